@@ -1,0 +1,52 @@
+# hotalloc — see `make help`.
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+# Go versions the tests cover (the matrix covers all supported ones).
+HOTALLOC_GO_VERSIONS ?= 1.19 1.26
+export HOTALLOC_GO_VERSIONS
+export HOTALLOC_CACHE ?= /var/cache/hotalloc
+
+.PHONY: all deps configure build demo test test-unit test-bpf bench check-arm64 clean help
+
+help: ## Show this help
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+deps: ## Install missing Debian build/test packages (root)
+	@tools/deps.sh
+
+$(BUILD_DIR)/CMakeCache.txt:
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+
+configure: $(BUILD_DIR)/CMakeCache.txt
+
+build: configure ## Build build/hotallocd, build/hotallocctl and the tests
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+all: build
+
+demo: deps build ## Install what is missing, build, and trace a bundled demo Go program
+	@tools/demo.sh
+
+test: deps build ## Install what is missing, build, and run every test (root for BPF)
+	@tools/run-tests.sh all
+
+test-unit: build ## Unit tests only (no root, no BPF)
+	@tools/run-tests.sh unit
+
+test-bpf: build ## BPF integration tests only (root)
+	@tools/run-tests.sh bpf
+
+bench: deps build ## Benchmarks: traced vs untraced, hotalloc vs bpftrace (root)
+	@tools/bench.sh
+
+check-arm64: configure ## Compile the BPF programs for arm64 (build check)
+	@cmake --build $(BUILD_DIR) --target bpf_arm64
+
+clean: ## Remove the build tree (the toolchain cache stays)
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,61 @@
+#include "support/env.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace hotalloc::testing {
+
+bool under_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string_view(ci) == "true";
+}
+
+std::vector<std::string> go_versions() {
+  std::vector<std::string> out;
+  const char* env = std::getenv("HOTALLOC_GO_VERSIONS");
+  std::istringstream in(env && *env ? env : "1.19 1.26");
+  for (std::string v; in >> v;) out.push_back(v);
+  return out;
+}
+
+std::string source_dir() { return HOTALLOC_SOURCE_DIR; }
+std::string build_dir() { return HOTALLOC_BUILD_DIR; }
+
+Result<std::string> run_capture(const std::string& command) {
+  FILE* p = popen(command.c_str(), "r");
+  if (!p) return fail_errno(errno, "popen " + command);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fail("command failed (status {}): {}", status, command);
+  return out;
+}
+
+namespace {
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+}  // namespace
+
+Result<std::string> go_target(std::string_view name, std::string_view version, std::string_view mode) {
+  auto out = run_capture(fmt::format("'{}/tools/go-build-target.sh' '{}' '{}' '{}'", source_dir(), name,
+                                     version, mode));
+  if (!out) return fail(out.error().context(fmt::format("build Go target {} with Go {} ({})", name, version, mode)));
+  return trim(*out);
+}
+
+Result<std::string> fetched_tree(std::string_view name, const std::vector<std::string>& packages) {
+  std::string cmd = fmt::format("'{}/tools/fetch-deb.sh' '{}'", source_dir(), name);
+  for (const auto& p : packages) cmd += " '" + p + "'";
+  auto out = run_capture(cmd);
+  if (!out) return fail(out.error().context(fmt::format("fetch {}", name)));
+  return trim(*out);
+}
+
+}  // namespace hotalloc::testing

@@ -1,0 +1,51 @@
+// What tests need from their environment: Go test programs built with real
+// toolchains, tools fetched into the project cache, and the rule that a
+// prerequisite which is missing under CI is a failure, never a skip.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "util/result.h"
+
+namespace hotalloc::testing {
+
+// True when running under CI (CI=true).
+bool under_ci();
+
+// The Go versions this run covers: $HOTALLOC_GO_VERSIONS (space-separated),
+// else 1.19 and 1.26.
+std::vector<std::string> go_versions();
+
+// Path of tests/targets/NAME built with Go VERSION (1.19 ... 1.27) in MODE
+// (default, stripped, pie, cgo, static); built once and cached outside the
+// clone by tools/go-build-target.sh.
+Result<std::string> go_target(std::string_view name, std::string_view version,
+                              std::string_view mode = "default");
+
+// A Debian package's tree unpacked into the cache by tools/fetch-deb.sh.
+Result<std::string> fetched_tree(std::string_view name, const std::vector<std::string>& packages);
+
+// Runs a command through /bin/sh, returning its stdout; fails on nonzero exit.
+Result<std::string> run_capture(const std::string& command);
+
+std::string source_dir();
+std::string build_dir();
+
+}  // namespace hotalloc::testing
+
+// Skips the test with a reason, except under CI where it fails instead:
+// a test that cannot run there must not count as a pass.
+#define HOTALLOC_REQUIRE(cond, why)                                              \
+  do {                                                                           \
+    if (!(cond)) {                                                               \
+      if (::hotalloc::testing::under_ci()) {                                     \
+        FAIL() << "prerequisite missing under CI: " << (why);                    \
+      } else {                                                                   \
+        GTEST_SKIP() << (why);                                                   \
+      }                                                                          \
+    }                                                                            \
+  } while (0)
