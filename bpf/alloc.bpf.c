@@ -10,9 +10,20 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Slots used in a span while it was cached; 0 for the runtime's emptymspan. */
+/*
+ * Slots used in a span while it was cached; 0 for the runtime's emptymspan.
+ * allocCount and allocCountBeforeCache are 6 bytes apart in every supported
+ * version, so one 8-byte read usually fetches both (refill is the hot path).
+ */
 static __always_inline __s64 span_slots_used(const struct ha_layout *l, __u64 span)
 {
+	__u32 gap = l->mspan_alloc_count_before_cache - l->mspan_alloc_count;
+	if (l->mspan_alloc_count_before_cache > l->mspan_alloc_count && gap <= 6) {
+		__u64 both = read_user_u64(span + l->mspan_alloc_count);
+		__s64 count = both & 0xffff;
+		__s64 before = (both >> (gap * 8)) & 0xffff;
+		return count - before;
+	}
 	__s64 count = read_user_u16(span + l->mspan_alloc_count);
 	__s64 before = read_user_u16(span + l->mspan_alloc_count_before_cache);
 	return count - before;
@@ -45,11 +56,15 @@ int mcache_refill(struct pt_regs *ctx)
 	c->refills[spc]++;
 
 	__u64 span = read_user_u64(mcache + l->mcache_alloc + 8 * (__u64)spc);
-	/* The runtime skips its accounting for &emptymspan, which has no slots. */
-	if (!span || span_nelems(l, span) == 0)
+	if (!span)
 		return 0;
+	/* &emptymspan has no slots, so it adds 0 here. */
 	c->small_objects[spc] += span_slots_used(l, span);
-	if (spc == HA_TINY_SPAN_CLASS)
+	/*
+	 * The runtime flushes tinyAllocs when it retires a real tiny span
+	 * (not &emptymspan, the only span with no elements).
+	 */
+	if (spc == HA_TINY_SPAN_CLASS && span_nelems(l, span) != 0)
 		c->tiny_objects += read_user_u64(mcache + l->mcache_tiny_allocs);
 	return 0;
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Build one Go program from tests/targets/ with a cached toolchain, caching
-# the binary outside the clone, keyed by its sources, Go version and mode.
+# Build one Go program with a cached toolchain, caching the binary outside
+# the clone, keyed by its sources, Go version and mode.
 #
 #   tools/go-build-target.sh NAME GOVERSION [MODE]   # prints the binary's path
+#
+# NAME is a program under tests/targets/, or a directory relative to the
+# repository when it contains a slash (demo/workload).
 #
 # MODE: default | stripped (-ldflags='-s -w') | pie (-buildmode=pie)
 #       | cgo (CGO_ENABLED=1, external linking) | static (CGO_ENABLED=0)
@@ -11,8 +14,12 @@ set -euo pipefail
 name=$1 version=$2 mode=${3:-default}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${HOTALLOC_CACHE:-/var/cache/hotalloc}
-src=$top/tests/targets/$name
-[ -d "$src" ] || { echo "go-build-target: no program tests/targets/$name" >&2; exit 1; }
+case $name in
+  */*) src=$top/$name ;;
+  *) src=$top/tests/targets/$name ;;
+esac
+[ -d "$src" ] || { echo "go-build-target: no Go program at $src" >&2; exit 1; }
+name=$(basename "$name")
 
 flags=() env_extra=(CGO_ENABLED=0)
 case $mode in

@@ -46,6 +46,7 @@ const char* to_string(TargetState s) {
     case TargetState::attaching: return "attaching";
     case TargetState::attached: return "attached";
     case TargetState::failed: return "failed";
+    case TargetState::exited: return "exited";
   }
   return "unknown";
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/size_classes.h"
@@ -59,7 +60,8 @@ struct ProcessInfo {
   bool alive = true;
 };
 
-enum class TargetState { attaching, attached, failed };
+// exited: a --pid target whose process is gone (its counts stay).
+enum class TargetState { attaching, attached, failed, exited };
 const char* to_string(TargetState s);
 
 struct TargetView {
@@ -85,8 +87,20 @@ struct ProbeHealth {
   double run_seconds = 0;  // kernel-side cost, when BPF stats are on
 };
 
+// Facts about the daemon itself, for `status` and the landing page.
+struct DaemonInfo {
+  std::string version;
+  std::string revision;
+  std::string libbpf_version;
+  int pid = 0;
+  int64_t started_unix_ms = 0;
+  std::string http_address;  // where /metrics is served, once listening
+  std::string socket_path;
+  std::string map_inserts = "off";  // insert-probe tier mode
+};
+
 struct Snapshot {
-  uint64_t generation = 0;
+  uint64_t generation = 0;  // bumps with every collection
   int64_t taken_unix_ms = 0;
   bool ready = false;  // BPF loaded and at least one target attached
   std::vector<TargetView> targets;
@@ -94,6 +108,8 @@ struct Snapshot {
   std::map<std::string, uint64_t> events;         // handled ring-buffer events by kind
   std::map<std::string, uint64_t> drops;          // by reason; every drop counted
   std::map<std::string, uint64_t> attach_errors;  // by reason
+  std::map<std::pair<std::string, std::string>, uint64_t> socket_requests;  // (method, code)
+  DaemonInfo daemon;
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

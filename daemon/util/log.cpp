@@ -124,10 +124,12 @@ class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 std::shared_ptr<spdlog::sinks::sink> g_sink;
 
 int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list args) {
-  // libbpf is chatty at debug level (every relocation); keep it at debug.
-  if (!spdlog::get("libbpf")) return 0;
+  // libbpf's debug level narrates every relocation; it is only wanted when
+  // debugging libbpf itself (HOTALLOC_LIBBPF_DEBUG=1).
+  static const bool libbpf_debug = std::getenv("HOTALLOC_LIBBPF_DEBUG") != nullptr;
+  if (level == LIBBPF_DEBUG && !libbpf_debug) return 0;
   auto lg = spdlog::get("libbpf");
-  if (level == LIBBPF_DEBUG && !lg->should_log(spdlog::level::debug)) return 0;
+  if (!lg) return 0;
   char buf[1024];
   int n = std::vsnprintf(buf, sizeof buf, fmt_str, args);
   std::string_view s(buf, n < 0 ? 0 : std::min<size_t>(n, sizeof buf - 1));
@@ -172,6 +174,9 @@ Status set_level(std::string_view level) {
 }
 
 std::shared_ptr<spdlog::logger> get(const std::string& component) {
+  // Loggers are created lazily from any thread; registration must not race.
+  static std::mutex mu;
+  std::lock_guard lock(mu);
   if (auto lg = spdlog::get(component)) return lg;
   if (!g_sink) g_sink = std::make_shared<StderrSink>(Format::logfmt, false);
   auto lg = std::make_shared<spdlog::logger>(component, g_sink);

@@ -1,0 +1,78 @@
+// The socket API's methods, apart from any transport: a request and the
+// peer's credentials in, a reply out. Tests drive it directly; the server
+// only moves bytes to and from it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/protocol.h"
+#include "model/snapshot.h"
+
+namespace hotalloc::api {
+
+// Who is asking, from SO_PEERCRED as of connect().
+struct PeerCred {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  // uid 0 or a configured admin uid. The transport decides, since it holds
+  // the configuration; the handler decides which methods need it.
+  bool admin = false;
+};
+
+// What the daemon provides to answer queries.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // A snapshot no older than max_age: the daemon collects on demand, so an
+  // answer reflects what the probes counted moments before the request.
+  // Null when the daemon has nothing to show yet.
+  virtual model::SnapshotPtr snapshot(std::chrono::milliseconds max_age) = 0;
+};
+
+struct Method {
+  std::string name;
+  bool admin = false;  // only for uid 0 or configured admin uids
+  std::function<Outcome(const Request&)> run;
+};
+
+class Handler {
+ public:
+  // How stale an answer may be. A collection is one walk over the BPF maps,
+  // so answers reflect what the probes counted by the time of the request.
+  static constexpr std::chrono::milliseconds kMaxAge{100};
+
+  explicit Handler(Backend& backend);
+  Handler(const Handler&) = delete;
+  Handler& operator=(const Handler&) = delete;
+
+  // Registers a method beyond the read-only ones built in. Methods that
+  // change the daemon (attach, detach, probe tiers, pprof) need more than a
+  // snapshot, so the daemon adds them with their own backends. Call before
+  // the handler is serving; a name already taken is replaced.
+  void add(Method method);
+
+  // Never throws: a method that does becomes an `internal` error reply.
+  Reply handle(const Request& request, const PeerCred& peer);
+
+  std::vector<std::string> methods() const;
+  bool has_method(std::string_view name) const;
+
+ private:
+  const Method* find(std::string_view name) const;
+  std::expected<model::SnapshotPtr, ApiError> snapshot();
+  Outcome status(const Request& request);
+  Outcome targets(const Request& request);
+  Outcome sizeclasses(const Request& request);
+
+  Backend& backend_;
+  std::vector<Method> methods_;
+};
+
+}  // namespace hotalloc::api

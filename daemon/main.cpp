@@ -1,0 +1,24 @@
+// hotallocd: traces running Go programs with eBPF and exports where their
+// allocations go. Only main decides to exit; everything below returns errors.
+#include <fmt/format.h>
+
+#include "config/options.h"
+#include "tracer/daemon.h"
+#include "util/log.h"
+
+int main(int argc, char** argv) {
+  using namespace hotalloc;
+  config::Options options;
+  std::string version = fmt::format("hotallocd {} (revision {})", HOTALLOC_VERSION, HOTALLOC_REVISION);
+  if (int code = config::parse_command_line(argc, argv, version, options); code >= 0) return code;
+  if (auto st = logging::setup(options.log_level, options.log_format); !st) {
+    fmt::print(stderr, "hotallocd: {}\n", st.error().message);
+    return 2;
+  }
+  auto daemon = tracer::Daemon::start(options);
+  if (!daemon) {
+    logging::get("daemon")->error("cannot start: {}", daemon.error().message);
+    return 1;
+  }
+  return (*daemon)->run();
+}

@@ -1,0 +1,105 @@
+// Which processes are traced, and the probes that trace them.
+//
+// A target is a name (the metrics' `target` label) with the specs that
+// select its processes. Binaries are opened once per inode: their Go
+// version, struct layout and probe plan are shared by every process that
+// runs them. --exe targets attach to the binary for all processes, so a new
+// process is counted from its first allocation; --pid targets attach with a
+// pid filter. A process is covered by at most one attachment, or it would be
+// counted twice. Exits are noticed through pidfds; the exited process's
+// final counts are folded into its target before its kernel slot is freed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collect/collector.h"
+#include "model/model.h"
+#include "probes/bpf_objects.h"
+#include "probes/hooks.h"
+#include "target/go_binary.h"
+#include "target/procfs.h"
+#include "tracer/target_spec.h"
+
+namespace hotalloc::tracer {
+
+class TargetManager final : public collect::EventHandler {
+ public:
+  TargetManager(probes::BpfObjects& bpf, model::Model& model, target::ProcFs procfs);
+  ~TargetManager() override;
+  TargetManager(const TargetManager&) = delete;
+  TargetManager& operator=(const TargetManager&) = delete;
+
+  void set_collector(collect::Collector* c) { collector_ = c; }
+
+  // Starts tracing what `spec` selects. A failure (no such process, not a Go
+  // binary, an unsupported version...) is recorded on the target and logged;
+  // the daemon goes on with its other targets.
+  void add(const TargetSpec& spec);
+
+  // An fd that becomes readable when a traced process exits.
+  int exit_fd() const { return epfd_; }
+  // Retires every process that has exited.
+  void handle_exits();
+
+  // collect::EventHandler: a traced binary's new process made its first
+  // allocation.
+  void on_process_seen(int pid, uint32_t target_id) override;
+
+  bool any_attached() const;
+
+ private:
+  struct BinaryKey {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    auto operator<=>(const BinaryKey&) const = default;
+  };
+  struct Binary {
+    std::shared_ptr<const target::GoBinary> go;
+    uint16_t layout_id = 0;
+    probes::ProbePlan plan;
+  };
+  struct Attachment {
+    uint32_t target = 0;
+    BinaryKey binary;
+    int pid = -1;  // -1: every process of the binary
+    std::vector<probes::Link> links;
+  };
+  struct Process {
+    uint32_t target = 0;
+    uint64_t start_time = 0;
+    int pidfd = -1;
+  };
+  struct Target {
+    model::TargetInfo info;
+    std::vector<TargetSpec> specs;
+  };
+
+  Target& target_named(const std::string& name);
+  Target& failed_target(const TargetSpec& spec, const std::string& name, const std::string& reason,
+                        const Error& err);
+  Result<BinaryKey> load_binary(const std::string& path);
+  Status attach(Target& t, const BinaryKey& key, const std::string& path, int pid);
+  void track_process(uint32_t target, const target::ProcessIdentity& id);
+  void publish(Target& t);
+  const Attachment* covering_attachment(const BinaryKey& key, int pid) const;
+
+  probes::BpfObjects& bpf_;
+  model::Model& model_;
+  target::ProcFs procfs_;
+  collect::Collector* collector_ = nullptr;
+  int epfd_ = -1;
+
+  std::map<uint32_t, Target> targets_;  // ids start at 1 (0 means "unknown" in BPF)
+  std::map<BinaryKey, Binary> binaries_;
+  std::vector<Attachment> attachments_;
+  std::map<int, Process> processes_;
+  uint16_t next_layout_id_ = 0;
+};
+
+}  // namespace hotalloc::tracer

@@ -1,0 +1,69 @@
+// The demo workload for `make demo`: a small in-memory service that keeps a
+// session cache in a map, renders JSON responses, and buffers request
+// bodies, so its allocations spread over many size classes.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"strconv"
+	"time"
+)
+
+type session struct {
+	ID      string
+	User    string
+	Created time.Time
+	Tags    []string
+	Scores  map[string]int
+}
+
+type response struct {
+	Status  string     `json:"status"`
+	Session *session   `json:"session"`
+	Items   []int      `json:"items"`
+	Meta    [][]string `json:"meta"`
+}
+
+func main() {
+	fmt.Printf("demo workload pid %d\n", os.Getpid())
+	rng := rand.New(rand.NewSource(1))
+	cache := map[string]*session{}
+	var out bytes.Buffer
+	for i := 0; ; i++ {
+		// A new session, sometimes evicting old ones.
+		id := "s" + strconv.Itoa(rng.Intn(50000))
+		s := &session{ID: id, User: "user-" + strconv.Itoa(rng.Intn(1000)), Created: time.Now(),
+			Scores: map[string]int{}}
+		for j := 0; j < rng.Intn(6); j++ {
+			s.Tags = append(s.Tags, "tag"+strconv.Itoa(j))
+			s.Scores["k"+strconv.Itoa(j)] = j
+		}
+		cache[id] = s
+		if len(cache) > 20000 {
+			cache = map[string]*session{}
+		}
+
+		// Render a response.
+		r := response{Status: "ok", Session: s, Items: make([]int, rng.Intn(200))}
+		for j := 0; j < 3; j++ {
+			r.Meta = append(r.Meta, []string{"a", "b", strconv.Itoa(j)})
+		}
+		out.Reset()
+		_ = json.NewEncoder(&out).Encode(&r)
+
+		// A request body buffer, occasionally a large one.
+		body := make([]byte, 64+rng.Intn(4096))
+		if i%500 == 0 {
+			body = make([]byte, 64<<10)
+		}
+		_ = body
+
+		if i%2000 == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}

@@ -1,0 +1,50 @@
+// Runs build/hotallocd as a child with its own socket and an ephemeral HTTP
+// port, and talks to it the way hotallocctl does (JSON lines on the socket).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/child_process.h"
+#include "util/result.h"
+
+namespace hotalloc::testing {
+
+// One request over a fresh connection. On success the reply's `result`; an
+// error reply becomes an Error whose message is "CODE: message".
+Result<nlohmann::json> socket_call(const std::string& socket_path, const std::string& method,
+                                   const nlohmann::json& params = nlohmann::json::object());
+
+class DaemonHarness {
+ public:
+  // Starts hotallocd with `args` (targets etc.) and waits until its socket
+  // answers `status`.
+  static Result<std::unique_ptr<DaemonHarness>> start(const std::vector<std::string>& args);
+  ~DaemonHarness();
+
+  Result<nlohmann::json> call(const std::string& method, const nlohmann::json& params = nlohmann::json::object());
+
+  // Polls `method` until `pred` holds on its result; the last result or error.
+  Result<nlohmann::json> wait_for(const std::string& method, const nlohmann::json& params,
+                                  const std::function<bool(const nlohmann::json&)>& pred,
+                                  std::chrono::milliseconds timeout);
+
+  std::string log() const;  // the daemon's stderr so far
+  const std::string& socket_path() const { return socket_; }
+  ChildProcess& process() { return *child_; }
+
+ private:
+  DaemonHarness() = default;
+  std::string dir_;
+  std::string socket_;
+  std::string log_path_;
+  std::optional<ChildProcess> child_;
+};
+
+}  // namespace hotalloc::testing

@@ -1,0 +1,210 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+#include "target/go_binary.h"
+#include "target_test_support.h"
+
+namespace hotalloc::target {
+namespace {
+
+using testing::all_go_versions;
+using testing::hook_functions;
+using testing::read_bytes;
+using testing::TempDir;
+using testing::write_bytes;
+
+std::vector<uint8_t> file_bytes(const std::string& path, uint64_t offset, size_t len) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::vector<uint8_t> out(len);
+  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(len));
+  out.resize(static_cast<size_t>(in.gcount()));
+  return out;
+}
+
+// Every Go function on amd64 starts with a stack-bound check against
+// g.stackguard0 (R14+0x10): CMP RSP,[R14+0x10], or LEA R12,[RSP-n] then CMP.
+bool starts_with_stack_check(std::span<const uint8_t> code) {
+  static const uint8_t cmp[] = {0x49, 0x3b, 0x66, 0x10};
+  static const uint8_t lea8[] = {0x4c, 0x8d, 0x64, 0x24};
+  static const uint8_t lea32[] = {0x4c, 0x8d, 0xa4, 0x24};
+  auto is = [&](std::span<const uint8_t> p) { return code.size() >= p.size() && std::equal(p.begin(), p.end(), code.begin()); };
+  return is(cmp) || is(lea8) || is(lea32);
+}
+
+std::string error_of(const Result<std::shared_ptr<const GoBinary>>& r) {
+  return r ? std::string("(opened)") : r.error().message;
+}
+
+// Every version in every mode: the version the program reports, hook
+// addresses equal to the unstripped build's symbols, and file offsets that
+// point at the function's bytes in the file.
+TEST(Target, OpensEveryVersionAndMode) {
+  for (const auto& version : all_go_versions()) {
+    TARGET_BINARY(reference_path, "maps_basic", version, "default");
+    auto reference = GoBinary::open(reference_path);
+    ASSERT_TRUE(reference) << error_of(reference);
+    std::string reported = testing::reported_version(reference_path);
+    ASSERT_FALSE(reported.empty()) << reference_path;
+
+    for (const char* mode : {"default", "stripped", "pie"}) {
+      TARGET_BINARY(path, "maps_basic", version, mode);
+      auto bin = GoBinary::open(path);
+      ASSERT_TRUE(bin) << error_of(bin);
+      const GoBinary& b = **bin;
+      EXPECT_EQ(b.go_version().text, reported) << path;
+      EXPECT_EQ(b.go_version().text, testing::toolchain_version(version)) << path;
+      EXPECT_EQ(b.build_info().main_path, "hotalloc.test/maps_basic");
+      EXPECT_EQ(b.stripped(), std::string_view(mode) == "stripped") << path;
+      EXPECT_EQ(b.elf().pie(), std::string_view(mode) == "pie") << path;
+      EXPECT_EQ(b.elf().arch(), Arch::x86_64);
+
+      size_t found = 0;
+      for (const auto& hook : hook_functions()) {
+        auto f = b.function(hook);
+        auto expected = reference->get()->elf().symbol(hook);
+        ASSERT_EQ(f.has_value(), expected.has_value()) << path << " " << hook;
+        if (!f) continue;
+        found++;
+        EXPECT_EQ(f->name, hook);
+        EXPECT_EQ(f->from_symtab, !b.stripped());
+        EXPECT_GT(f->size, 0u) << hook;
+        EXPECT_EQ(f->code.size(), f->size);
+        // A stripped size (up to the next function) includes alignment padding.
+        if (std::string_view(mode) != "pie") {
+          EXPECT_EQ(f->address, expected->address) << path << " " << hook;
+          if (f->from_symtab) {
+            EXPECT_EQ(f->size, expected->size) << hook;
+          } else {
+            EXPECT_GE(f->size, expected->size) << hook;
+            EXPECT_LT(f->size, expected->size + 64) << hook;
+          }
+        }
+        auto on_disk = file_bytes(path, f->file_offset, f->code.size());
+        EXPECT_TRUE(std::equal(on_disk.begin(), on_disk.end(), f->code.begin(), f->code.end()))
+            << path << " " << hook;
+        EXPECT_TRUE(starts_with_stack_check(f->code)) << path << " " << hook;
+      }
+      EXPECT_GE(found, 20u) << path;
+      EXPECT_FALSE(b.function("main.noSuchFunction"));
+      auto fill = b.function("main.fill");
+      ASSERT_TRUE(fill);
+      EXPECT_TRUE(starts_with_stack_check(fill->code));
+    }
+  }
+}
+
+// cgo binaries: external linking, C code before Go code in .text.
+TEST(Target, OpensExternallyLinkedBinaries) {
+  TempDir tmp;
+  for (const char* version : {"1.21", "1.26"}) {
+    TARGET_BINARY(path, "maps_basic", version, "cgo");
+    auto bin = GoBinary::open(path);
+    ASSERT_TRUE(bin) << error_of(bin);
+    std::string stripped = tmp.path() + "/stripped-" + version;
+    ASSERT_TRUE(hotalloc::testing::run_capture("objcopy --strip-all '" + path + "' '" + stripped + "'"));
+    auto sbin = GoBinary::open(stripped);
+    ASSERT_TRUE(sbin) << error_of(sbin);
+    EXPECT_TRUE(sbin->get()->stripped());
+    for (const char* hook : {"runtime.mallocgc", "runtime.(*mcache).refill", "runtime.mapassign_faststr"}) {
+      auto f = bin->get()->function(hook);
+      auto s = sbin->get()->function(hook);
+      ASSERT_TRUE(f && s) << version << " " << hook;
+      EXPECT_EQ(f->address, s->address) << version << " " << hook;
+      EXPECT_EQ(f->file_offset, s->file_offset) << version << " " << hook;
+      EXPECT_TRUE(starts_with_stack_check(s->code)) << version << " " << hook;
+    }
+  }
+}
+
+TEST(Target, RefusesNonGoFiles) {
+  auto c = GoBinary::open("/bin/true");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message, "/bin/true: not a Go binary: no Go build info");
+
+  auto missing = GoBinary::open("/nonexistent/app");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "/nonexistent/app: No such file or directory");
+
+  TempDir tmp;
+  std::string noise = tmp.path() + "/noise";
+  std::vector<uint8_t> bytes(8192);
+  for (size_t i = 0; i < bytes.size(); i++) bytes[i] = static_cast<uint8_t>(i * 131 + 7);
+  write_bytes(noise, bytes);
+  auto r = GoBinary::open(noise);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, noise + ": not an ELF file");
+}
+
+TEST(Target, RefusesTruncatedBinaries) {
+  TARGET_BINARY(path, "maps_basic", "1.25", "stripped");
+  auto bytes = read_bytes(path);
+  TempDir tmp;
+  std::string cut = tmp.path() + "/cut";
+  for (size_t n : {size_t(0), size_t(100), size_t(5000), bytes.size() / 4, bytes.size() / 2, bytes.size() - 100}) {
+    write_bytes(cut, std::vector<uint8_t>(bytes.begin(), bytes.begin() + static_cast<long>(n)));
+    auto r = GoBinary::open(cut);
+    ASSERT_FALSE(r) << n;
+    EXPECT_TRUE(r.error().message.starts_with(cut + ": ")) << r.error().message;
+    EXPECT_TRUE(r.error().message.find("truncated") != std::string::npos ||
+                r.error().message.find("not an ELF file") != std::string::npos)
+        << n << ": " << r.error().message;
+  }
+}
+
+// Rewrites the version string in .go.buildinfo (same length) of a copy.
+Result<std::shared_ptr<const GoBinary>> with_version(const std::string& path, std::string_view from,
+                                                     std::string_view to) {
+  auto bytes = read_bytes(path);
+  auto elf_copy = ElfFile::from_memory(bytes, "original");
+  if (!elf_copy || !elf_copy->section(".go.buildinfo")) return fail("no .go.buildinfo in {}", path);
+  const Section* s = elf_copy->section(".go.buildinfo");
+  auto begin = bytes.begin() + static_cast<long>(s->offset);
+  auto end = begin + static_cast<long>(s->size);
+  auto at = std::search(begin, end, from.begin(), from.end());
+  if (at == end) return fail("version {} not found", from);
+  std::copy(to.begin(), to.end(), at);
+  auto elf = ElfFile::from_memory(std::move(bytes), "patched");
+  if (!elf) return fail(elf.error());
+  return GoBinary::from_elf(std::move(*elf));
+}
+
+TEST(Target, RefusesUnsupportedGoVersions) {
+  TARGET_BINARY(path, "maps_basic", "1.19", "stripped");
+  std::string actual = testing::toolchain_version("1.19");  // go1.19.N
+  ASSERT_TRUE(actual.starts_with("go1.19."));
+  std::string patch = actual.substr(7);
+
+  auto old = with_version(path, actual, "go1.18." + patch);
+  ASSERT_FALSE(old);
+  EXPECT_EQ(old.error().message, "patched: Go 1.18." + patch + " is not supported (supported: 1.19, 1.21–1.27)");
+
+  auto unverified = with_version(path, actual, "go1.20." + patch);
+  ASSERT_FALSE(unverified);
+  EXPECT_NE(unverified.error().message.find("Go 1.20." + patch + " is not supported"), std::string::npos);
+
+  auto newer = with_version(path, actual, "go1.29." + patch);
+  ASSERT_FALSE(newer);
+  EXPECT_NE(newer.error().message.find("runtime layout is unknown"), std::string::npos);
+}
+
+TEST(Target, RefusesCorruptFunctionTables) {
+  TARGET_BINARY(path, "maps_basic", "1.27", "stripped");
+  auto bytes = read_bytes(path);
+  auto elf = ElfFile::from_memory(bytes, "x");
+  ASSERT_TRUE(elf);
+  uint64_t header = elf->section(".gopclntab")->offset;
+  uint32_t bad = 0xdeadbeef;
+  std::memcpy(&bytes[header], &bad, sizeof bad);
+  auto patched = ElfFile::from_memory(std::move(bytes), "bad-magic");
+  ASSERT_TRUE(patched);
+  auto r = GoBinary::from_elf(std::move(*patched));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "bad-magic: .gopclntab: corrupt header: unknown magic 0xdeadbeef");
+}
+
+}  // namespace
+}  // namespace hotalloc::target
