@@ -44,9 +44,10 @@ struct Method {
 
 class Handler {
  public:
-  // How stale an answer may be. A collection is one walk over the BPF maps,
-  // so answers reflect what the probes counted by the time of the request.
-  static constexpr std::chrono::milliseconds kMaxAge{100};
+  // How stale an answer may be: none. A collection is one walk over the BPF
+  // maps, so every answer reflects what the probes counted by the time of
+  // the request (concurrent requests share one collection).
+  static constexpr std::chrono::milliseconds kMaxAge{0};
 
   explicit Handler(Backend& backend);
   Handler(const Handler&) = delete;

@@ -1,7 +1,8 @@
 #include "target/buildinfo.h"
 
-#include <cstring>
 #include <elf.h>
+
+#include <cstring>
 
 #include "target/byte_reader.h"
 
@@ -21,7 +22,8 @@ constexpr uint8_t kFlagInlineStrings = 0x2;
 constexpr size_t kModInfoSentinel = 16;
 
 bool starts_with_magic(std::span<const uint8_t> bytes, size_t off) {
-  return in_bounds(off, kMagic.size(), bytes.size()) && std::memcmp(bytes.data() + off, kMagic.data(), kMagic.size()) == 0;
+  return in_bounds(off, kMagic.size(), bytes.size()) &&
+         std::memcmp(bytes.data() + off, kMagic.data(), kMagic.size()) == 0;
 }
 
 std::string strip_sentinels(std::string_view mod) {
@@ -82,7 +84,8 @@ Result<BuildInfo> parse_buildinfo(std::span<const uint8_t> blob) {
 
 Result<BuildInfo> read_buildinfo(const ElfFile& elf) {
   if (const Section* s = elf.section(".go.buildinfo")) {
-    if (!starts_with_magic(s->data, 0)) return fail("corrupt Go build info: .go.buildinfo does not start with its magic");
+    if (!starts_with_magic(s->data, 0))
+      return fail("corrupt Go build info: .go.buildinfo does not start with its magic");
     return parse_buildinfo(s->data);
   }
   auto blob = scan_segments(elf);

@@ -12,9 +12,7 @@
 namespace hotalloc::target {
 
 // True when [off, off+len) lies within a buffer of `size` bytes, without overflow.
-constexpr bool in_bounds(uint64_t off, uint64_t len, uint64_t size) {
-  return off <= size && len <= size - off;
-}
+constexpr bool in_bounds(uint64_t off, uint64_t len, uint64_t size) { return off <= size && len <= size - off; }
 
 template <typename T>
 std::optional<T> read_le(std::span<const uint8_t> bytes, uint64_t off) {

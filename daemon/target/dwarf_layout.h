@@ -47,7 +47,6 @@ class DwarfTypes {
 
 // One member's offset, without keeping the index: nullopt when the binary's
 // DWARF has no such type or member; an error when there is no DWARF.
-Result<std::optional<uint64_t>> dwarf_member_offset(const ElfFile& elf, std::string_view type,
-                                                    std::string_view member);
+Result<std::optional<uint64_t>> dwarf_member_offset(const ElfFile& elf, std::string_view type, std::string_view member);
 
 }  // namespace hotalloc::target

@@ -1,13 +1,14 @@
 #include "target/elf_file.h"
 
-#include <cerrno>
-#include <algorithm>
-#include <cstring>
 #include <fcntl.h>
 #include <gelf.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "target/byte_reader.h"
 
@@ -40,8 +41,10 @@ std::string to_hex(std::span<const uint8_t> bytes) {
 
 std::string_view arch_name(Arch arch) {
   switch (arch) {
-    case Arch::x86_64: return "x86-64";
-    case Arch::arm64: return "arm64";
+    case Arch::x86_64:
+      return "x86-64";
+    case Arch::arm64:
+      return "arm64";
   }
   return "unknown";
 }
@@ -118,8 +121,7 @@ Result<ElfFile> ElfFile::parse(ElfFile file) {
 }
 
 Status ElfFile::read_elf() {
-  if (image_.size() < EI_NIDENT || std::memcmp(image_.data(), ELFMAG, SELFMAG) != 0)
-    return fail("not an ELF file");
+  if (image_.size() < EI_NIDENT || std::memcmp(image_.data(), ELFMAG, SELFMAG) != 0) return fail("not an ELF file");
   if (image_[EI_CLASS] != ELFCLASS64) return fail("not a 64-bit ELF file");
   if (image_[EI_DATA] != ELFDATA2LSB) return fail("not a little-endian ELF file");
   if (image_.size() < sizeof(Elf64_Ehdr)) return fail("truncated ELF: file ends inside the ELF header");
@@ -142,10 +144,14 @@ Status ElfFile::read_elf() {
   if (!storage_->elf || elf_kind(storage_->elf) != ELF_K_ELF) return fail("corrupt ELF file: {}", libelf_error());
 
   switch (eh.e_machine) {
-    case EM_X86_64: arch_ = Arch::x86_64; break;
-    case EM_AARCH64: arch_ = Arch::arm64; break;
-    default: return fail("unsupported architecture (ELF machine {}); only x86-64 and arm64 are supported",
-                         eh.e_machine);
+    case EM_X86_64:
+      arch_ = Arch::x86_64;
+      break;
+    case EM_AARCH64:
+      arch_ = Arch::arm64;
+      break;
+    default:
+      return fail("unsupported architecture (ELF machine {}); only x86-64 and arm64 are supported", eh.e_machine);
   }
   if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) return fail("not an executable (ELF type {})", eh.e_type);
   pie_ = eh.e_type == ET_DYN;
@@ -158,8 +164,8 @@ Status ElfFile::read_segments() {
   size_t count = 0;
   if (elf_getphdrnum(handle(), &count) != 0) return fail("corrupt ELF program headers: {}", libelf_error());
   GElf_Ehdr ehdr;
-  if (count > 0 && (!gelf_getehdr(handle(), &ehdr) ||
-                    !in_bounds(ehdr.e_phoff, uint64_t(count) * sizeof(Elf64_Phdr), image_.size())))
+  if (count > 0 &&
+      (!gelf_getehdr(handle(), &ehdr) || !in_bounds(ehdr.e_phoff, uint64_t(count) * sizeof(Elf64_Phdr), image_.size())))
     return fail("truncated ELF: program header table extends past end of file");
   for (size_t i = 0; i < count; i++) {
     GElf_Phdr ph;
@@ -248,7 +254,8 @@ Result<std::span<const uint8_t>> ElfFile::bytes_at(uint64_t vaddr, size_t len) c
   const Segment* seg = segment_at(vaddr);
   if (!seg) return fail("address {:#x} is not in the file-backed part of any loadable segment", vaddr);
   uint64_t rel = vaddr - seg->vaddr;
-  if (!in_bounds(rel, len, seg->filesz)) return fail("{} bytes at {:#x} extend past the end of their segment", len, vaddr);
+  if (!in_bounds(rel, len, seg->filesz))
+    return fail("{} bytes at {:#x} extend past the end of their segment", len, vaddr);
   return seg->data.subspan(rel, len);
 }
 

@@ -43,7 +43,7 @@ struct Segment {
   uint64_t offset = 0;
   uint64_t filesz = 0;
   uint64_t memsz = 0;
-  uint32_t flags = 0;  // PF_R | PF_W | PF_X
+  uint32_t flags = 0;             // PF_R | PF_W | PF_X
   std::span<const uint8_t> data;  // the filesz bytes backed by the file
 };
 

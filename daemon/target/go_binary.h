@@ -20,11 +20,11 @@ namespace hotalloc::target {
 
 struct FunctionInfo {
   std::string name;
-  uint64_t address = 0;      // virtual address of the entry, as linked
-  uint64_t size = 0;         // symbol size, or up to the next function in pclntab
-  uint64_t file_offset = 0;  // where uprobes attach
+  uint64_t address = 0;           // virtual address of the entry, as linked
+  uint64_t size = 0;              // symbol size, or up to the next function in pclntab
+  uint64_t file_offset = 0;       // where uprobes attach
   std::span<const uint8_t> code;  // the function's bytes in the file
-  bool from_symtab = false;  // address and size came from .symtab, not .gopclntab
+  bool from_symtab = false;       // address and size came from .symtab, not .gopclntab
 };
 
 class GoBinary {

@@ -31,11 +31,13 @@ Result<GoVersion> GoVersion::parse(std::string_view text) {
   if (!s.starts_with("go")) return fail("unrecognised Go version \"{}\"", text);
   s.remove_prefix(2);
   if (!take_number(s, v.major)) return fail("unrecognised Go version \"{}\"", text);
-  // "go1" was Go 1.0; every later release has a minor number.
-  if (s.starts_with('.') && (s.remove_prefix(1), !take_number(s, v.minor)))
-    return fail("unrecognised Go version \"{}\"", text);
-  if (s.starts_with('.') && (s.remove_prefix(1), !take_number(s, v.patch)))
-    return fail("unrecognised Go version \"{}\"", text);
+  // "go1" was Go 1.0; every later release has a minor number, and a patch
+  // number unless it is the first release of its series before Go 1.21.
+  for (int* part : {&v.minor, &v.patch}) {
+    if (!s.starts_with('.')) break;
+    s.remove_prefix(1);
+    if (!take_number(s, *part)) return fail("unrecognised Go version \"{}\"", text);
+  }
   // What may follow: a pre-release ("rc1", "beta2"), a development suffix
   // ("-abc123"), or build details after a space (" X:nodwarf5").
   if (!s.empty() && !(std::isalpha(static_cast<unsigned char>(s.front())) || s.front() == '-' || s.front() == ' '))
@@ -64,7 +66,8 @@ std::string_view supported_go_versions() { return "1.19, 1.21–1.27"; }
 
 Status check_go_supported(const GoVersion& v) {
   switch (go_support(v)) {
-    case GoSupport::supported: return {};
+    case GoSupport::supported:
+      return {};
     case GoSupport::too_old:
       return fail("Go {} is not supported (supported: {})", v.name(), supported_go_versions());
     case GoSupport::unverified:

@@ -14,7 +14,7 @@ namespace hotalloc::target {
 struct GoVersion {
   int major = 0;
   int minor = 0;
-  int patch = 0;  // 0 for pre-releases and development builds
+  int patch = 0;     // 0 for pre-releases and development builds
   std::string text;  // as recorded in the binary
 
   static Result<GoVersion> parse(std::string_view text);

@@ -96,19 +96,26 @@ Result<PcLnTab> PcLnTab::parse(const ElfFile& elf, const GoVersion& go) {
 
 Status PcLnTab::read_header(const ElfFile& elf, const Section& section, const GoVersion& go) {
   table_ = section.data;
-  if (table_.size() < kHeaderSize) return fail("truncated: header needs {} bytes, section has {}", kHeaderSize,
-                                               table_.size());
+  if (table_.size() < kHeaderSize)
+    return fail("truncated: header needs {} bytes, section has {}", kHeaderSize, table_.size());
   uint32_t magic = *read_le<uint32_t>(table_, 0);
   switch (magic) {
     // 1.18–1.19: _func has no startLine; inlinedCall is {parent i16, funcID u8, _, file i32,
     // line i32, nameOff i32, parentPc i32}.
-    case kMagic118: format_ = {40, 36, 39, 20, 12, 16}; break;
+    case kMagic118:
+      format_ = {40, 36, 39, 20, 12, 16};
+      break;
     // 1.20+: startLine precedes funcID; inlinedCall is {funcID u8, _ [3], nameOff i32,
     // parentPc i32, startLine i32}.
-    case kMagic120: format_ = {44, 40, 43, 16, 4, 8}; break;
-    case kMagic116: return fail("table format of Go 1.16–1.17 is not supported (supported: {})", supported_go_versions());
-    case kMagic12: return fail("table format of Go 1.2–1.15 is not supported (supported: {})", supported_go_versions());
-    default: return fail("corrupt header: unknown magic {:#x}", magic);
+    case kMagic120:
+      format_ = {44, 40, 43, 16, 4, 8};
+      break;
+    case kMagic116:
+      return fail("table format of Go 1.16–1.17 is not supported (supported: {})", supported_go_versions());
+    case kMagic12:
+      return fail("table format of Go 1.2–1.15 is not supported (supported: {})", supported_go_versions());
+    default:
+      return fail("corrupt header: unknown magic {:#x}", magic);
   }
   uint8_t min_lc = table_[6], ptr_size = table_[7];
   if (table_[4] != 0 || table_[5] != 0) return fail("corrupt header: nonzero padding");
@@ -125,8 +132,8 @@ Status PcLnTab::read_header(const ElfFile& elf, const Section& section, const Go
   pctab_ = word(6);
   functab_ = word(7);
   for (uint64_t off : {funcnames_, cutab_, filetab_, pctab_, functab_})
-    if (off > table_.size()) return fail("corrupt header: table offset {:#x} beyond the section's {} bytes", off,
-                                         table_.size());
+    if (off > table_.size())
+      return fail("corrupt header: table offset {:#x} beyond the section's {} bytes", off, table_.size());
   // The function table holds nfunc+1 {entryOff, funcOff} pairs; the last marks the end of text.
   if (nfunc_ == 0 || nfunc_ >= (table_.size() - functab_) / 8)
     return fail("corrupt header: {} functions do not fit in the section", nfunc_);
@@ -134,7 +141,8 @@ Status PcLnTab::read_header(const ElfFile& elf, const Section& section, const Go
   auto md = find_moduledata(elf, section.addr, funcnames_, functab_);
   if (!md.empty()) {
     auto gofunc = read_le<uint64_t>(md, moduledata_gofunc_offset(go));
-    if (const Segment* seg = gofunc ? elf.segment_at(*gofunc) : nullptr) gofunc_ = seg->data.subspan(*gofunc - seg->vaddr);
+    if (const Segment* seg = gofunc ? elf.segment_at(*gofunc) : nullptr)
+      gofunc_ = seg->data.subspan(*gofunc - seg->vaddr);
   }
   // Go 1.26 stopped writing textStart; before that it equals moduledata.text.
   text_start_ = header_text;

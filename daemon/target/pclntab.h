@@ -28,7 +28,7 @@ namespace hotalloc::target {
 struct Function {
   std::string name;  // as the runtime knows it: "runtime.(*mcache).refill", no ".abi0"
   uint64_t entry = 0;
-  uint64_t end = 0;  // the next function's entry (alignment padding included)
+  uint64_t end = 0;     // the next function's entry (alignment padding included)
   uint8_t func_id = 0;  // abi.FuncID; values differ between Go versions
 };
 
@@ -92,7 +92,7 @@ class PcLnTab {
   std::span<const uint8_t> gofunc_;  // funcdata base (moduledata.gofunc) to its segment's end; empty if unknown
 
   std::vector<Function> functions_;
-  std::vector<uint64_t> func_offsets_;  // each function's _func, as an offset in table_
+  std::vector<uint64_t> func_offsets_;                    // each function's _func, as an offset in table_
   std::unordered_map<std::string_view, size_t> by_name_;  // views of names in table_
 };
 

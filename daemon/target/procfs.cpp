@@ -1,13 +1,14 @@
 #include "target/procfs.h"
 
-#include <algorithm>
-#include <cerrno>
-#include <charconv>
-#include <climits>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <climits>
 
 namespace hotalloc::target {
 

@@ -24,8 +24,8 @@ struct RuntimeLayout {
 
   // runtime.mspan
   uint16_t mspan_nelems = kNoField;
-  uint16_t mspan_nelems_size = 0;  // 8 (uintptr) before 1.22, 2 (uint16) since
-  uint16_t mspan_alloc_count = kNoField;                // uint16
+  uint16_t mspan_nelems_size = 0;                      // 8 (uintptr) before 1.22, 2 (uint16) since
+  uint16_t mspan_alloc_count = kNoField;               // uint16
   uint16_t mspan_alloc_count_before_cache = kNoField;  // uint16
   uint16_t mspan_elemsize = kNoField;                  // uintptr
   uint16_t mspan_spanclass = kNoField;                 // uint8
@@ -41,19 +41,19 @@ struct RuntimeLayout {
   bool swiss_maps = false;
 
   // Classic runtime.hmap
-  uint16_t hmap_count = kNoField;  // int
-  uint16_t hmap_flags = kNoField;  // uint8
-  uint16_t hmap_b = kNoField;      // uint8, log2 of the bucket count
+  uint16_t hmap_count = kNoField;      // int
+  uint16_t hmap_flags = kNoField;      // uint8
+  uint16_t hmap_b = kNoField;          // uint8, log2 of the bucket count
   uint16_t hmap_noverflow = kNoField;  // uint16
   uint16_t hmap_buckets = kNoField;
   uint16_t hmap_oldbuckets = kNoField;
   uint16_t hmap_nevacuate = kNoField;
 
   // Swiss internal/runtime/maps.Map and maps.table
-  uint16_t swiss_map_used = kNoField;          // uint64
+  uint16_t swiss_map_used = kNoField;  // uint64
   uint16_t swiss_map_dir_ptr = kNoField;
-  uint16_t swiss_map_dir_len = kNoField;       // int; 0 while the map is one small group
-  uint16_t swiss_map_global_depth = kNoField;  // uint8
+  uint16_t swiss_map_dir_len = kNoField;        // int; 0 while the map is one small group
+  uint16_t swiss_map_global_depth = kNoField;   // uint8
   uint16_t swiss_table_used = kNoField;         // uint16
   uint16_t swiss_table_capacity = kNoField;     // uint16
   uint16_t swiss_table_local_depth = kNoField;  // uint8
@@ -66,7 +66,8 @@ struct RuntimeLayout {
   uint16_t maptype_group = kNoField;       // swiss: *_type of a slot group
   uint16_t maptype_group_size = kNoField;  // swiss: uintptr
   // swiss: uintptr distance between consecutive keys of a group: SlotSize up
-  // to 1.26, KeyStride from 1.27 (whose groups may store keys apart from elems)
+  // to 1.26, KeyStride from 1.27 (still the slot size unless the binary was
+  // built with GOEXPERIMENT=mapsplitgroup, which stores keys together)
   uint16_t maptype_slot_size = kNoField;
 
   // runtime._type / abi.Type

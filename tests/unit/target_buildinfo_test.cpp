@@ -17,7 +17,7 @@ std::vector<uint8_t> blob(std::string_view version, std::string_view mod, uint8_
   std::vector<uint8_t> out = {0xff, ' ', 'G', 'o', ' ', 'b', 'u', 'i', 'l', 'd', 'i', 'n', 'f', ':', ptr_size, flags};
   out.resize(32);
   for (std::string_view s : {version, mod}) {
-    for (uint64_t n = s.size(); ; n >>= 7) {
+    for (uint64_t n = s.size();; n >>= 7) {
       out.push_back(static_cast<uint8_t>((n & 0x7f) | (n > 0x7f ? 0x80 : 0)));
       if (n <= 0x7f) break;
     }

@@ -31,7 +31,9 @@ bool starts_with_stack_check(std::span<const uint8_t> code) {
   static const uint8_t cmp[] = {0x49, 0x3b, 0x66, 0x10};
   static const uint8_t lea8[] = {0x4c, 0x8d, 0x64, 0x24};
   static const uint8_t lea32[] = {0x4c, 0x8d, 0xa4, 0x24};
-  auto is = [&](std::span<const uint8_t> p) { return code.size() >= p.size() && std::equal(p.begin(), p.end(), code.begin()); };
+  auto is = [&](std::span<const uint8_t> p) {
+    return code.size() >= p.size() && std::equal(p.begin(), p.end(), code.begin());
+  };
   return is(cmp) || is(lea8) || is(lea32);
 }
 
@@ -84,8 +86,7 @@ TEST(Target, OpensEveryVersionAndMode) {
           }
         }
         auto on_disk = file_bytes(path, f->file_offset, f->code.size());
-        EXPECT_TRUE(std::equal(on_disk.begin(), on_disk.end(), f->code.begin(), f->code.end()))
-            << path << " " << hook;
+        EXPECT_TRUE(std::equal(on_disk.begin(), on_disk.end(), f->code.begin(), f->code.end())) << path << " " << hook;
         EXPECT_TRUE(starts_with_stack_check(f->code)) << path << " " << hook;
       }
       EXPECT_GE(found, 20u) << path;

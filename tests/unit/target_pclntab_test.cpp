@@ -35,6 +35,21 @@ std::optional<Parsed> parse_file(const std::string& path) {
   return Parsed{std::move(*elf), std::move(*tab)};
 }
 
+// A default build's ELF file (symbols, DWARF) and the stripped build's table.
+struct FullAndStripped {
+  ElfFile full;
+  Parsed stripped;
+};
+
+std::optional<FullAndStripped> open_pair(const std::string& full_path, const std::string& stripped_path) {
+  auto full = ElfFile::open(full_path);
+  auto stripped = parse_file(stripped_path);
+  EXPECT_TRUE(full) << full_path;
+  if (!full || !stripped) return std::nullopt;
+  EXPECT_FALSE(stripped->elf.has_symtab());
+  return FullAndStripped{std::move(*full), std::move(*stripped)};
+}
+
 // The .symtab spelling of a pclntab name: the linker writes "·" as "." in
 // ELF symbols. Compiler-generated equality functions of arrays are
 // "type..eq.[...]T" in 1.19's pclntab but "type..eq.[N]T" in .symtab; they
@@ -77,14 +92,14 @@ TEST(Pclntab, StrippedAddressesEqualSymbols) {
   for (const auto& version : all_go_versions()) {
     TARGET_BINARY(full_path, "maps_basic", version, "default");
     TARGET_BINARY(stripped_path, "maps_basic", version, "stripped");
-    auto full = ElfFile::open(full_path);
-    auto stripped = parse_file(stripped_path);
-    ASSERT_TRUE(full && stripped);
-    EXPECT_FALSE(stripped->elf.has_symtab());
+    auto pair = open_pair(full_path, stripped_path);
+    ASSERT_TRUE(pair);
+    auto& full = pair->full;
+    auto& stripped = pair->stripped;
     size_t found = 0;
     for (const auto& hook : hook_functions()) {
-      auto sym = full->symbol_address(hook);
-      const Function* f = stripped->tab.find(hook);
+      auto sym = full.symbol_address(hook);
+      const Function* f = stripped.tab.find(hook);
       EXPECT_EQ(sym.has_value(), f != nullptr) << version << " " << hook;
       if (!sym || !f) continue;
       EXPECT_EQ(f->entry, *sym) << version << " " << hook;
@@ -131,8 +146,7 @@ TEST(Pclntab, DuplicateNamesResolveToTheBody) {
     EXPECT_EQ(p->elf.symbol_address("runtime.newproc"), p->tab.find("runtime.newproc")->entry) << version;
     // An assembly function that Go calls through an ABIInternal wrapper.
     ASSERT_NE(p->tab.find("runtime.reflectcall"), nullptr);
-    EXPECT_EQ(p->elf.symbol_address("runtime.reflectcall.abi0"), p->tab.find("runtime.reflectcall")->entry)
-        << version;
+    EXPECT_EQ(p->elf.symbol_address("runtime.reflectcall.abi0"), p->tab.find("runtime.reflectcall")->entry) << version;
   }
 }
 
@@ -170,11 +184,11 @@ TEST(Pclntab, LinesMatchDwarf) {
   for (const auto& version : all_go_versions()) {
     TARGET_BINARY(full_path, "maps_basic", version, "default");
     TARGET_BINARY(stripped_path, "maps_basic", version, "stripped");
-    auto full = ElfFile::open(full_path);
-    auto stripped = parse_file(stripped_path);
-    ASSERT_TRUE(full && stripped);
+    auto pair = open_pair(full_path, stripped_path);
+    ASSERT_TRUE(pair);
+    auto& stripped = pair->stripped;
 
-    Dwarf* dw = dwarf_begin_elf(full->handle(), DWARF_C_READ, nullptr);
+    Dwarf* dw = dwarf_begin_elf(pair->full.handle(), DWARF_C_READ, nullptr);
     ASSERT_NE(dw, nullptr);
     size_t rows = 0;
     Dwarf_Off off = 0, next = 0;
@@ -193,9 +207,9 @@ TEST(Pclntab, LinesMatchDwarf) {
           dwarf_lineno(line, &lineno);
           dwarf_lineendsequence(line, &end);
           const char* file = dwarf_linesrc(line, nullptr, nullptr);
-          const Function* f = stripped->tab.function_at(addr);
+          const Function* f = stripped.tab.function_at(addr);
           if (end || !file || !f || !f->name.starts_with("main.")) continue;
-          auto src = stripped->tab.line_for_pc(addr);
+          auto src = stripped.tab.line_for_pc(addr);
           ASSERT_TRUE(src) << version << " " << std::hex << addr;
           EXPECT_EQ(src->line, lineno) << version << " " << f->name << " +" << std::hex << addr - f->entry;
           EXPECT_TRUE(std::string_view(file).ends_with(src->file)) << file << " vs " << src->file;

@@ -1,11 +1,11 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <climits>
 #include <filesystem>
 #include <fstream>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "target/procfs.h"
 #include "target_test_support.h"
@@ -23,9 +23,10 @@ void write_text(const fs::path& path, std::string_view text) {
 
 // A stat line with the given comm and start time (field 22).
 std::string stat_line(int pid, std::string_view comm, std::string_view start_time) {
-  return fmt::format("{} ({}) S 1 {} {} 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 {} 1000000 200 "
-                     "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
-                     pid, comm, pid, pid, start_time);
+  return fmt::format(
+      "{} ({}) S 1 {} {} 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 {} 1000000 200 "
+      "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
+      pid, comm, pid, pid, start_time);
 }
 
 class ProcFsFixture : public ::testing::Test {

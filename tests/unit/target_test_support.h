@@ -32,19 +32,49 @@ inline std::vector<std::string> all_go_versions() {
 // the subset its version and program reach.
 inline const std::vector<std::string>& hook_functions() {
   static const std::vector<std::string> hooks = {
-      "runtime.mallocgc", "runtime.newobject", "runtime.(*mcache).refill", "runtime.(*mcache).releaseAll",
-      "runtime.(*mcache).allocLarge", "runtime.(*mcache).nextFree", "runtime.(*mcentral).cacheSpan",
-      "runtime.(*mheap).alloc", "runtime.mProf_Malloc", "runtime.mProf_Free", "runtime.profilealloc",
-      "runtime.gcStart", "runtime.gcMarkDone", "runtime.gcMarkTermination", "runtime.makemap",
-      "runtime.makemap_small", "runtime.mapassign", "runtime.mapassign_fast32", "runtime.mapassign_fast64",
-      "runtime.mapassign_fast64ptr", "runtime.mapassign_faststr", "runtime.mapclear", "runtime.mapdelete_fast64",
-      "runtime.mapdelete_faststr", "runtime.hashGrow", "runtime.growWork", "runtime.growWork_faststr",
-      "runtime.evacuate", "runtime.evacuate_fast64", "runtime.mallocgcTiny", "runtime.mallocgcSmallNoscan",
-      "runtime.mallocgcSmallScanNoHeader", "runtime.mallocgcSmallScanHeader", "runtime.mallocgcLarge",
-      "runtime.mallocgcSmallNoScanSC3", "runtime.mallocgcSmallScanNoHeaderSC3", "runtime.mallocgcTinySC2",
-      "internal/runtime/maps.(*Map).growToSmall", "internal/runtime/maps.(*Map).growToTable",
-      "internal/runtime/maps.(*Map).installTableSplit", "internal/runtime/maps.(*table).grow",
-      "internal/runtime/maps.(*table).split", "internal/runtime/maps.(*table).rehash",
+      "runtime.mallocgc",
+      "runtime.newobject",
+      "runtime.(*mcache).refill",
+      "runtime.(*mcache).releaseAll",
+      "runtime.(*mcache).allocLarge",
+      "runtime.(*mcache).nextFree",
+      "runtime.(*mcentral).cacheSpan",
+      "runtime.(*mheap).alloc",
+      "runtime.mProf_Malloc",
+      "runtime.mProf_Free",
+      "runtime.profilealloc",
+      "runtime.gcStart",
+      "runtime.gcMarkDone",
+      "runtime.gcMarkTermination",
+      "runtime.makemap",
+      "runtime.makemap_small",
+      "runtime.mapassign",
+      "runtime.mapassign_fast32",
+      "runtime.mapassign_fast64",
+      "runtime.mapassign_fast64ptr",
+      "runtime.mapassign_faststr",
+      "runtime.mapclear",
+      "runtime.mapdelete_fast64",
+      "runtime.mapdelete_faststr",
+      "runtime.hashGrow",
+      "runtime.growWork",
+      "runtime.growWork_faststr",
+      "runtime.evacuate",
+      "runtime.evacuate_fast64",
+      "runtime.mallocgcTiny",
+      "runtime.mallocgcSmallNoscan",
+      "runtime.mallocgcSmallScanNoHeader",
+      "runtime.mallocgcSmallScanHeader",
+      "runtime.mallocgcLarge",
+      "runtime.mallocgcSmallNoScanSC3",
+      "runtime.mallocgcSmallScanNoHeaderSC3",
+      "runtime.mallocgcTinySC2",
+      "internal/runtime/maps.(*Map).growToSmall",
+      "internal/runtime/maps.(*Map).growToTable",
+      "internal/runtime/maps.(*Map).installTableSplit",
+      "internal/runtime/maps.(*table).grow",
+      "internal/runtime/maps.(*table).split",
+      "internal/runtime/maps.(*table).rehash",
       "internal/runtime/maps.(*table).pruneTombstones",
   };
   return hooks;
@@ -52,7 +82,8 @@ inline const std::vector<std::string>& hook_functions() {
 
 // What `go version` says of the toolchain, e.g. "go1.26.11".
 inline std::string toolchain_version(const std::string& version) {
-  auto root = hotalloc::testing::run_capture("'" + hotalloc::testing::source_dir() + "/tools/go-toolchain.sh' " + version);
+  auto root =
+      hotalloc::testing::run_capture("'" + hotalloc::testing::source_dir() + "/tools/go-toolchain.sh' " + version);
   if (!root) return {};
   std::string dir = *root;
   while (!dir.empty() && dir.back() == '\n') dir.pop_back();
@@ -104,8 +135,7 @@ class TempDir {
 
 // Builds tests/targets/NAME with Go VERSION in MODE into `var`, or skips
 // (fails under CI) when that is impossible.
-#define TARGET_BINARY(var, name, version, mode)                                                 \
-  auto var##_built = ::hotalloc::testing::go_target(name, version, mode);                       \
-  HOTALLOC_REQUIRE(var##_built.has_value(),                                                     \
-                   var##_built ? std::string() : var##_built.error().message);                  \
+#define TARGET_BINARY(var, name, version, mode)                                                         \
+  auto var##_built = ::hotalloc::testing::go_target(name, version, mode);                               \
+  HOTALLOC_REQUIRE(var##_built.has_value(), var##_built ? std::string() : var##_built.error().message); \
   const std::string var = *var##_built

@@ -5,7 +5,8 @@
 // It is driven line by line on stdin so a test can read hotalloc's counters
 // at the same quiescent points:
 //
-//	mark   -> GC, remember the runtime's counters, print "marked"
+//	mark   -> GC, remember the runtime's counters, print "marked " and
+//	          the counters since the program started, as JSON
 //	phase  -> run the allocation mix, GC, print the deltas since mark as JSON
 //	loop   -> allocate forever (for demos and benchmarks)
 //	quit   -> exit
@@ -120,7 +121,8 @@ func main() {
 		switch in.Text() {
 		case "mark":
 			mark = read()
-			fmt.Println("marked")
+			b, _ := json.Marshal(mark)
+			fmt.Println("marked " + string(b))
 		case "phase":
 			mix(5)
 			sink = nil
