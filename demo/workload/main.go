@@ -28,6 +28,10 @@ type response struct {
 	Meta    [][]string `json:"meta"`
 }
 
+// lastBody keeps request bodies reachable past the loop iteration, as a
+// server handing them to another goroutine would.
+var lastBody []byte
+
 func main() {
 	fmt.Printf("demo workload pid %d\n", os.Getpid())
 	rng := rand.New(rand.NewSource(1))
@@ -60,7 +64,7 @@ func main() {
 		if i%500 == 0 {
 			body = make([]byte, 64<<10)
 		}
-		_ = body
+		lastBody = body
 
 		if i%2000 == 0 {
 			time.Sleep(20 * time.Millisecond)
