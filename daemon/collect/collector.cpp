@@ -105,6 +105,9 @@ void Collector::poll() {
     uint32_t target = 0;
     if (!read_process(static_cast<int>(pid), counts, target)) continue;
     model_.process_counts(target, static_cast<int>(pid), counts);
+    // Normally a no-op; identifies (or retires) a process whose first-hit
+    // event was dropped, so its kernel slot cannot leak.
+    handler_.on_process_seen(static_cast<int>(pid), target);
   }
   read_tracer_health();
 }

@@ -100,6 +100,11 @@ bool ChildProcess::running() {
   return !reaped_;
 }
 
+int ChildProcess::wait() {
+  if (!reaped_ && waitpid(pid_, &status_, 0) == pid_) reaped_ = true;
+  return status_;
+}
+
 int ChildProcess::stop(int sig, std::chrono::milliseconds timeout) {
   if (!running()) return status_;
   kill(pid_, sig);

@@ -30,6 +30,8 @@ class ChildProcess {
   Status write_line(const std::string& line);
   // Next line of stdout, without its newline; nullopt on EOF or timeout.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  // Waits for the child to exit on its own; returns the wait status.
+  int wait();
   // Sends `sig` and waits for exit; returns the wait status.
   int stop(int sig, std::chrono::milliseconds timeout);
   bool running();

@@ -1,0 +1,149 @@
+// Faults around the tracer must never hurt the traced program: a daemon
+// killed with SIGKILL mid-trace leaves its targets computing exactly what
+// they compute untraced, a restarted daemon attaches again, and a thousand
+// short-lived processes leave no leaked fds, memory or kernel map slots.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/child_process.h"
+#include "support/daemon_harness.h"
+#include "support/env.h"
+
+namespace hotalloc::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class PrivateCopy {
+ public:
+  PrivateCopy(const std::string& bin, const std::string& name) {
+    dir_ = std::filesystem::temp_directory_path() / ("hotalloc-faults-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+    path_ = dir_ / name;
+    std::filesystem::copy_file(bin, path_, std::filesystem::copy_options::overwrite_existing);
+  }
+  ~PrivateCopy() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+uint64_t objects_of(const json& sizeclasses) {
+  uint64_t n = 0;
+  for (const auto& t : sizeclasses.at("targets")) n += t.at("totals").at("objects").get<uint64_t>();
+  return n;
+}
+
+class Faults : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Faults, KilledDaemonLeavesTargetsIntactAndARestartedOneAttachesAgain) {
+  HOTALLOC_REQUIRE(geteuid() == 0, "needs root to load BPF programs and attach uprobes");
+  auto bin = go_target("checksum", GetParam());
+  ASSERT_TRUE(bin) << bin.error().message;
+  const std::string rounds = "3000";
+  auto expected = run_capture(*bin + " " + rounds);
+  ASSERT_TRUE(expected) << expected.error().message;
+
+  PrivateCopy copy(*bin, "checksum");
+  for (int attempt = 0; attempt < 2; attempt++) {
+    auto daemon = DaemonHarness::start({"--exe", copy.path()});
+    ASSERT_TRUE(daemon) << daemon.error().message;
+    auto& d = **daemon;
+    auto prog = ChildProcess::spawn({copy.path(), rounds}, {false, true, ""});
+    ASSERT_TRUE(prog);
+    auto counting = d.wait_for("sizeclasses", json::object(),
+                               [](const json& r) { return objects_of(r) > 10000; }, 20s);
+    ASSERT_TRUE(counting) << counting.error().message << "\n" << d.log();
+    ASSERT_TRUE(prog->running()) << "the workload should still be running when the daemon dies";
+
+    // SIGKILL: no cleanup code runs; the kernel drops the probes with the fds.
+    d.process().stop(SIGKILL, 5s);
+    auto digest = prog->read_line(60s);
+    ASSERT_TRUE(digest) << "the traced program produced no result";
+    EXPECT_EQ(*digest + "\n", *expected) << "tracing changed what the program computed";
+    int status = prog->wait();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+  }
+}
+
+// Counted once the daemon is idle: the socket connection of the previous
+// query may take a moment to be closed on the server's side.
+int count_fds(int pid) {
+  std::this_thread::sleep_for(300ms);
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    (void)e;
+    n++;
+  }
+  return n;
+}
+
+long rss_kib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+TEST_P(Faults, ThousandShortLivedProcessesLeaveNoLeaks) {
+  HOTALLOC_REQUIRE(geteuid() == 0, "needs root to load BPF programs and attach uprobes");
+  auto bin = go_target("checksum", GetParam());
+  ASSERT_TRUE(bin) << bin.error().message;
+  PrivateCopy copy(*bin, "shortlived");
+  auto daemon = DaemonHarness::start({"--exe", "shortlived=" + copy.path()});
+  ASSERT_TRUE(daemon) << daemon.error().message;
+  auto& d = **daemon;
+  const int daemon_pid = d.process().pid();
+
+  auto run_batch = [&](int n) {
+    for (int i = 0; i < n; i++) {
+      auto p = ChildProcess::spawn({copy.path(), "1"}, {false, false, ""});
+      ASSERT_TRUE(p);
+      p->wait();
+    }
+  };
+  auto settled = [&](uint64_t seen) {
+    return d.wait_for("targets", json::object(), [&](const json& r) {
+      const auto& t = r.at("targets").at(0);
+      return t.at("processes").empty() && t.at("processes_seen").get<uint64_t>() >= seen;
+    }, 30s);
+  };
+
+  run_batch(20);
+  ASSERT_TRUE(settled(20)) << d.log();
+  const int fds_before = count_fds(daemon_pid);
+  const long rss_before = rss_kib(daemon_pid);
+
+  run_batch(1000);
+  auto done = settled(1020);
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(done->at("targets").at(0).at("processes_seen").get<uint64_t>(), 1020u);
+  EXPECT_EQ(count_fds(daemon_pid), fds_before) << "the daemon leaked file descriptors";
+  EXPECT_LT(rss_kib(daemon_pid) - rss_before, 4096) << "the daemon's RSS grew by more than 4 MiB";
+  auto status = d.call("status");
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->at("drops").at("map_full").get<uint64_t>(), 0u);
+  EXPECT_TRUE(d.process().running());
+}
+
+INSTANTIATE_TEST_SUITE_P(GoVersions, Faults, ::testing::ValuesIn(go_versions()), [](const auto& info) {
+  std::string v = info.param;
+  std::replace(v.begin(), v.end(), '.', '_');
+  return "go" + v;
+});
+
+}  // namespace
+}  // namespace hotalloc::testing
