@@ -11,8 +11,12 @@ CMAKE_FLAGS ?=
 HOTALLOC_GO_VERSIONS ?= 1.19 1.26
 export HOTALLOC_GO_VERSIONS
 export HOTALLOC_CACHE ?= /var/cache/hotalloc
+export BUILD_DIR PREFIX DESTDIR
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 30
+export FUZZ_BUILD_DIR FUZZ_SECONDS
 
-.PHONY: all deps configure build demo test test-unit test-bpf bench check-arm64 clean help
+.PHONY: all deps configure build demo test test-unit test-bpf test-deploy test-matrix fuzz install bench check-arm64 clean help
 
 help: ## Show this help
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,7 +37,7 @@ all: build
 demo: deps build ## Install what is missing, build, and trace a bundled demo Go program
 	@tools/demo.sh
 
-test: deps build ## Install what is missing, build, and run every test (root for BPF)
+test: deps build check-arm64 ## Install what is missing, build, and run every test (root for BPF)
 	@tools/run-tests.sh all
 
 test-unit: build ## Unit tests only (no root, no BPF)
@@ -41,6 +45,18 @@ test-unit: build ## Unit tests only (no root, no BPF)
 
 test-bpf: build ## BPF integration tests only (root)
 	@tools/run-tests.sh bpf
+
+test-deploy: deps build ## systemd unit (and a boot under systemd-nspawn), socket access, dashboard and rules against a real Prometheus, manifests (root)
+	@tools/run-tests.sh deploy
+
+fuzz: deps ## Build the libFuzzer targets with clang in $(FUZZ_BUILD_DIR) and run each for FUZZ_SECONDS
+	@tools/fuzz.sh
+
+install: build ## Install binaries, unit, sysusers, default config, dashboard, rules (DESTDIR, PREFIX=/usr/local)
+	@tools/install.sh
+
+test-matrix: deps build ## Matrix tests on every Go version x {default, stripped, PIE}; writes README's table (root)
+	@tools/test-matrix.sh
 
 bench: deps build ## Benchmarks: traced vs untraced, hotalloc vs bpftrace (root)
 	@tools/bench.sh

@@ -6,7 +6,7 @@
  * allocCount - allocCountBeforeCache. One trap per span, not per object, and
  * number for number the runtime's own /gc/heap/allocs-by-size.
  */
-#include "common.bpf.h"
+#include "growth.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -54,6 +54,9 @@ int mcache_refill(struct pt_regs *ctx)
 	if (!c)
 		return 0;
 	c->refills[spc]++;
+	struct ha_map_stats *grower = growth_window_map(ctx, &pc);
+	if (grower)
+		__sync_fetch_and_add(&grower->growth_refills, 1);
 
 	__u64 span = read_user_u64(mcache + l->mcache_alloc + 8 * (__u64)spc);
 	if (!span)
@@ -125,7 +128,24 @@ int mcache_alloc_large(struct pt_regs *ctx)
 	struct ha_proc_counters *c = proc_counters_get(&pc);
 	if (!c)
 		return 0;
+	__u64 bytes = (size + page - 1) & ~(page - 1);
 	c->large_objects++;
-	c->large_bytes += (size + page - 1) & ~(page - 1);
+	c->large_bytes += bytes;
+	struct ha_map_stats *grower = growth_window_map(ctx, &pc);
+	if (grower)
+		__sync_fetch_and_add(&grower->growth_large, 1);
+	if (!grower && bytes < HA_LARGE_EVENT_BYTES)
+		return 0;
+	struct ha_event_map *ev = map_event_reserve(&pc, HA_MEV_LARGE_ALLOC, 0);
+	if (!ev)
+		return 0;
+	ev->g = GO_G(ctx);
+	ev->a = bytes;
+	if (grower) {
+		struct growth_window_key key = {.tgid = pc.tgid, .g = ev->g};
+		struct growth_window *w = bpf_map_lookup_elem(&growth_windows, &key);
+		ev->map = w ? w->map : 0;
+	}
+	map_event_submit(ev);
 	return 0;
 }

@@ -19,6 +19,10 @@
 #define GO_ARG4(ctx) ((ctx)->di)
 #define GO_ARG5(ctx) ((ctx)->si)
 #define GO_G(ctx) ((ctx)->r14)
+#define GO_SP(ctx) ((ctx)->sp)
+#define GO_FP(ctx) ((ctx)->bp)
+/* CALL pushed it: at a function's entry, its stack check and its RET, it is at [SP]. */
+#define GO_RETURN_ADDRESS_IN_REGISTER 0
 
 #define X86_EFLAGS_CF 0x0001
 #define X86_EFLAGS_ZF 0x0040
@@ -38,6 +42,11 @@ static __always_inline bool go_stack_check_branch_taken(struct pt_regs *ctx)
 #define GO_ARG4(ctx) (GO_REGS(ctx)->regs[3])
 #define GO_ARG5(ctx) (GO_REGS(ctx)->regs[4])
 #define GO_G(ctx) (GO_REGS(ctx)->regs[28])
+#define GO_SP(ctx) (GO_REGS(ctx)->sp)
+#define GO_FP(ctx) (GO_REGS(ctx)->regs[29])
+/* BL leaves it in the link register until the prologue saves it, and RET reads it there. */
+#define GO_RETURN_ADDRESS_IN_REGISTER 1
+#define GO_LR(ctx) (GO_REGS(ctx)->regs[30])
 
 #define ARM64_PSTATE_Z (1ULL << 30)
 #define ARM64_PSTATE_C (1ULL << 29)

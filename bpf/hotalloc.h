@@ -20,6 +20,11 @@
 #define HA_MAX_LAYOUTS 256  /* distinct traced binaries at once */
 #define HA_MAX_PROCS 4096   /* traced processes at once */
 #define HA_RINGBUF_BYTES (256 * 1024)
+#define HA_MAX_MAPS 16384       /* Go maps tracked at once, over all processes (LRU) */
+#define HA_MAX_GROWTH_WINDOWS 4096 /* goroutines inside map growth work at once (LRU) */
+#define HA_MAX_HOT_KEYS 65536   /* distinct (process, map, key) insert counters (LRU) */
+#define HA_HOT_KEY_BYTES 64     /* key bytes kept per hot key; longer keys are cut */
+#define HA_LARGE_EVENT_BYTES (256 * 1024) /* large allocations from this size on are timeline events */
 
 /*
  * Every hooked runtime function has one program; this id indexes the
@@ -29,6 +34,24 @@ enum ha_probe {
 	HA_PROBE_REFILL = 0,    /* runtime.(*mcache).refill */
 	HA_PROBE_RELEASE_ALL,   /* runtime.(*mcache).releaseAll */
 	HA_PROBE_ALLOC_LARGE,   /* runtime.(*mcache).allocLarge */
+	/* Maps, always on (bpf/maps.bpf.c). */
+	HA_PROBE_MAKEMAP_RET,        /* RET of runtime.makemap, makemap_small */
+	HA_PROBE_HASH_GROW,          /* runtime.hashGrow (classic) */
+	HA_PROBE_EVACUATE,           /* runtime.evacuate{,_fast32,_fast64,_faststr} (classic) */
+	HA_PROBE_GROW_TO_SMALL,      /* maps.(*Map).growToSmall (swiss) */
+	HA_PROBE_GROW_TO_TABLE,      /* maps.(*Map).growToTable (swiss) */
+	HA_PROBE_TABLE_GROW,         /* maps.(*table).grow (swiss) */
+	HA_PROBE_TABLE_SPLIT,        /* maps.(*table).split (swiss) */
+	HA_PROBE_GROWTH_RET,         /* RET of growToTable, (*table).grow and split (swiss) */
+	HA_PROBE_NEWARRAY,           /* runtime.newarray: bucket and group arrays */
+	HA_PROBE_GC_START,           /* runtime.gcStart */
+	HA_PROBE_GC_MARK_TERMINATION, /* runtime.gcMarkTermination: once per cycle */
+	/* Map inserts, on demand (--map-inserts). */
+	HA_PROBE_MAPASSIGN,          /* runtime.mapassign: key by pointer */
+	HA_PROBE_MAPASSIGN_FAST32,
+	HA_PROBE_MAPASSIGN_FAST64,
+	HA_PROBE_MAPASSIGN_FAST64PTR,
+	HA_PROBE_MAPASSIGN_FASTSTR,
 	HA_PROBE__COUNT,
 };
 
@@ -38,6 +61,9 @@ enum ha_stat {
 	HA_STAT_DROP_PROC_TABLE_FULL,  /* a process found no slot in proc_counters */
 	HA_STAT_READ_FAULT,            /* bpf_probe_read_user of target memory failed */
 	HA_STAT_NO_LAYOUT,             /* the cookie named a layout the daemon never wrote */
+	HA_STAT_DROP_MAP_TABLE_FULL,   /* a Go map found no slot in map_stats */
+	HA_STAT_DROP_HOT_KEY_TABLE_FULL, /* an insert's key found no slot in hot_keys */
+	HA_STAT_DROP_WINDOW_TABLE_FULL, /* a growth window found no slot in growth_windows */
 	HA_STAT__COUNT,
 };
 
@@ -76,6 +102,21 @@ struct ha_layout {
 	__u16 mspan_nelems_size;              /* 8 or 2 */
 	__u16 mspan_alloc_count;              /* uint16 */
 	__u16 mspan_alloc_count_before_cache; /* uint16 */
+	/* runtime.g */
+	__u16 g_stack_lo;
+	__u16 g_stack_hi;
+	/* Maps: classic runtime.hmap (swiss_maps == 0) or swiss maps.Map/table */
+	__u16 swiss_maps;
+	__u16 map_count;                      /* hmap.count / Map.used, 8 bytes */
+	__u16 hmap_flags;                     /* uint8 */
+	__u16 hmap_b;                         /* uint8 */
+	__u16 hmap_oldbuckets;
+	__u16 hmap_nevacuate;
+	__u16 maptype_key;                    /* *_type */
+	__u16 maptype_bucketsize;             /* classic: uint16 */
+	__u16 swiss_table_capacity;           /* uint16 */
+	__u16 type_size;                      /* _type.Size_ */
+	__u16 hmap_load_factor_num;           /* classic: grows past count > num/2 per bucket */
 };
 
 /* Per-process counters, per CPU; the daemon sums the CPUs. */
@@ -89,6 +130,7 @@ struct ha_proc_counters {
 	__u64 large_bytes;                        /* page-rounded, as the runtime books them */
 	__u64 tiny_objects;                       /* folded into tiny blocks */
 	__u64 flushes;                            /* releaseAll calls */
+	__u64 gc_cycles;                          /* gcMarkTermination calls */
 };
 
 struct ha_probe_stats {
@@ -99,6 +141,8 @@ struct ha_probe_stats {
 /* Ring-buffer events: rare, never one per allocation. */
 enum ha_event_kind {
 	HA_EVENT_PROC_NEW = 1, /* first hit from a process */
+	HA_EVENT_MAP = 2,      /* struct ha_event_map: growth, GC, large allocation, map reuse */
+	HA_EVENT_EXEC = 3,     /* a process called exec (--discover); the header alone */
 };
 
 struct ha_event_header {
@@ -112,6 +156,104 @@ struct ha_event_proc_new {
 	__u16 target_id;
 	__u16 layout_id;
 	__u32 pad;
+};
+
+/*
+ * Go maps. One kind per runtime growth function: classic maps double
+ * (hashGrow, B+1) or rebuild at the same size (hashGrow, too many overflow
+ * buckets); swiss maps allocate their first group (growToSmall), turn the
+ * group into a table (growToTable), double a table (grow) or split a
+ * full-size table in two (split).
+ */
+enum ha_growth_kind {
+	HA_GROWTH_GROW = 0,
+	HA_GROWTH_SAME_SIZE,
+	HA_GROWTH_TO_SMALL,
+	HA_GROWTH_TO_TABLE,
+	HA_GROWTH_TABLE_GROW,
+	HA_GROWTH_SPLIT,
+	HA_GROWTH__COUNT,
+};
+
+struct ha_map_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 map; /* *hmap / *maps.Map in the process */
+};
+
+enum ha_map_flags {
+	HA_MAP_CREATED = 1 << 0,  /* seen at makemap*: site_pc is the creation site */
+	HA_MAP_ON_STACK = 1 << 1, /* the header lies in the stack of the goroutine that made or first used it */
+	HA_MAP_CHECKED = 1 << 2,  /* classified as stack or heap (at creation or first sight) */
+};
+
+/* Cumulative per map, in the kernel; the daemon polls it. */
+struct ha_map_stats {
+	__u64 created_ns;  /* bpf_ktime of creation (or first sight); a new value means a new map */
+	__u64 site_pc;     /* creation call site, else the caller of the first insert or growth */
+	__u64 maptype;     /* *maptype, learnt at the first growth or insert */
+	__u16 target_id;
+	__u16 layout_id;
+	__u32 flags;       /* enum ha_map_flags */
+	__u64 growths[HA_GROWTH__COUNT];
+	__u64 evacuated_buckets; /* classic: old buckets moved to the new array */
+	__u64 growth_refills;    /* span refills during growth work */
+	__u64 growth_bytes;      /* bytes of arrays allocated by growth work */
+	__u64 growth_large;      /* large allocations during growth work */
+	__u64 inserts;           /* while insert probes are attached */
+	__u64 open_since_ns;     /* classic: start of the growth still evacuating, else 0 */
+	__u64 open_old_buckets;  /* classic: old buckets of that growth */
+};
+
+enum ha_key_kind {
+	HA_KEY_BYTES = 0, /* generic mapassign: the key's memory */
+	HA_KEY_U32,
+	HA_KEY_U64,
+	HA_KEY_PTR,
+	HA_KEY_STRING,
+};
+
+struct ha_hot_key_id {
+	__u32 tgid;
+	__u32 pad;
+	__u64 map;
+	__u64 hash; /* of the key's bytes (strings: up to HA_HOT_KEY_BYTES) and length */
+};
+
+struct ha_hot_key {
+	__u64 count;
+	__u32 len;  /* the key's full length in bytes */
+	__u8 kind;  /* enum ha_key_kind */
+	__u8 pad[3];
+	__u8 bytes[HA_HOT_KEY_BYTES]; /* first bytes, copied on first sight */
+};
+
+enum ha_map_event {
+	HA_MEV_GROWTH_START = 1, /* a = old size (classic B / swiss capacity), b = new size */
+	HA_MEV_GROWTH_END,       /* a = buckets or slots migrated, b = start ktime */
+	HA_MEV_GC_START,         /* a = gcTrigger kind */
+	HA_MEV_GC_END,           /* gcMarkTermination */
+	HA_MEV_LARGE_ALLOC,      /* a = bytes; map set when inside growth work */
+	HA_MEV_MAP_REUSED,       /* a new map at the address of one with counts; stats = its last counts */
+};
+
+struct ha_event_map {
+	struct ha_event_header hdr;
+	__u16 target_id;
+	__u16 layout_id;
+	__u8 event;       /* enum ha_map_event */
+	__u8 growth_kind; /* enum ha_growth_kind */
+	__u16 pad;
+	__u64 map;
+	__u64 g;
+	__u64 a;
+	__u64 b;
+};
+
+/* HA_MEV_MAP_REUSED: the last counts of the map that lived at ev.map. */
+struct ha_event_map_reused {
+	struct ha_event_map ev;
+	struct ha_map_stats stats;
 };
 
 #endif /* HOTALLOC_BPF_ABI_H */

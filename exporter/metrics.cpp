@@ -9,7 +9,9 @@
 #include <prometheus/text_serializer.h>
 
 #include "exporter/family.h"
+#include "exporter/map_metrics.h"
 #include "exporter/process_metrics.h"
+#include "exporter/site_metrics.h"
 
 namespace hotalloc::exporter {
 namespace {
@@ -174,6 +176,8 @@ void add_daemon_families(const model::Snapshot& snap, std::vector<MetricFamily>&
 std::vector<MetricFamily> build_families(const model::Snapshot& snap) {
   std::vector<MetricFamily> out;
   add_allocation_families(snap, out);
+  add_map_families(snap, out);
+  add_heap_profile_families(snap, out);
   add_target_families(snap, out);
   add_probe_families(snap, out);
   add_daemon_families(snap, out);

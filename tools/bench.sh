@@ -108,5 +108,57 @@ u_med=$(printf '%s\n' "${untraced_ns[@]}" | median)
   echo "| one uprobe at mallocgc's entry (single-stepped) | $entry_ns ns/hit ($entry_hits hits) |"
   echo "| one uprobe at hotalloc's site ($(sed -E 's/.*placement=([a-z_]+).*instruction="([^"]*)".*/\1: \2/' <<<"$sites"), emulated) | $site_ns ns/hit ($site_hits hits) |"
 } | tee "$out"
+
+# 4. Map insert probes: per-insert cost with the insert tier on (hotalloc)
+# and with bpftrace counting runtime.mapassign_faststr's entry, against the
+# untraced loop; then the default duty cycle on a longer map-heavy loop.
+maploop=$("$top/tools/go-build-target.sh" maploop "$go_version")
+n_ins=${INSERTS:-2000000}
+n_duty=${INSERTS_DUTY:-100000000}
+duty=${DUTY:-200ms/10s}
+for c in untraced traced bpftraced duty; do cp "$maploop" "$work/map_$c"; done
+start_daemon() {  # start_daemon BINARY MODE
+  "$build/hotallocd" --exe "$1" --map-inserts="$2" --socket "$work/sock" --web.listen-address 127.0.0.1:0 \
+    2> "$work/daemon-maps.log" &
+  daemon_pid=$!
+  for _ in $(seq 100); do "$build/hotallocctl" --socket "$work/sock" status >/dev/null 2>&1 && break; sleep 0.1; done
+}
+stop_daemon() { kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=; }
+per_insert() { awk -v t="$1" -v u="$2" -v n="$3" 'BEGIN {printf "%.0f\n", (t-u)/n}'; }
+
+start_daemon "$work/map_traced" on
+ins_ns=() ins_ratio=() u_ins=()
+for i in $(seq "$pairs_hit"); do
+  u=$("$work/map_untraced" "$n_ins"); t=$("$work/map_traced" "$n_ins")
+  ins_ns+=("$(per_insert "$t" "$u" "$n_ins")"); ins_ratio+=("$(ratio "$t" "$u")"); u_ins+=("$u")
+done
+stop_daemon
+bt_ns=() bt_ratio=()
+for i in $(seq "$pairs_hit"); do
+  u=$("$work/map_untraced" "$n_ins")
+  b=$(bpftrace -q -e "uprobe:$work/map_bpftraced:runtime.mapassign_faststr { @ = count(); }" \
+      -c "$work/map_bpftraced $n_ins" | grep -E '^[0-9]+$' | head -n1)
+  bt_ns+=("$(per_insert "$b" "$u" "$n_ins")"); bt_ratio+=("$(ratio "$b" "$u")")
+done
+start_daemon "$work/map_duty" "$duty"
+duty_ratio=()
+for i in $(seq "$pairs_hit"); do
+  u=$("$work/map_untraced" "$n_duty"); t=$("$work/map_duty" "$n_duty")
+  duty_ratio+=("$(ratio "$t" "$u")")
+done
+stop_daemon
+{
+  echo
+  echo "Map inserts: $n_ins inserts into a map[string]int (mapassign_faststr), untraced median" \
+    "$(printf '%s\n' "${u_ins[@]}" | median | awk -v n="$n_ins" '{printf "%.1f", $1/n}') ns per insert."
+  echo
+  echo "| measurement | result |"
+  echo "|---|---|"
+  echo "| hotalloc insert probes on (\`--map-inserts=on\`): extra per insert, traced/untraced (median of $pairs_hit) |" \
+    "**$(printf '%s\n' "${ins_ns[@]}" | median) ns**, $(printf '%s\n' "${ins_ratio[@]}" | median) |"
+  echo "| bpftrace \`uprobe:BIN:runtime.mapassign_faststr { @ = count(); }\`: extra per insert, traced/untraced |" \
+    "**$(printf '%s\n' "${bt_ns[@]}" | median) ns**, $(printf '%s\n' "${bt_ratio[@]}" | median) |"
+  echo "| default duty cycle \`--map-inserts=$duty\`, $n_duty inserts, traced/untraced | **$(printf '%s\n' "${duty_ratio[@]}" | median)** |"
+} | tee -a "$out"
 echo
 echo "bench: results written to $out"

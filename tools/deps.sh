@@ -10,8 +10,16 @@ packages=(
   make cmake g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libdw-dev
   libcapstone-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   prometheus-cpp-dev libcivetweb-dev libsystemd-dev libgtest-dev libgmock-dev
+  libprotobuf-dev protobuf-compiler
+  # compiler cache: CI's fresh clones rebuild from it (see .ci/run)
+  ccache
   # tests, benchmarks and the private apt used to fetch Go toolchains
   ca-certificates debian-archive-keyring xz-utils python3 bpftrace tmux socat jq curl
+  # deployment tests: systemd-nspawn boots the unit in a debootstrapped root;
+  # python3-yaml reads the rules and manifests they check
+  systemd-container debootstrap python3-yaml
+  # fuzzing: clang 16 has a working <expected>, and its libFuzzer runtime
+  clang-16 libclang-rt-16-dev
 )
 
 missing=()

@@ -16,12 +16,7 @@ aptdir=$cache/apt
 
 die() { echo "fetch-deb: $*" >&2; exit 1; }
 
-mirror() {
-  local uri
-  uri=$(apt-get indextargets --format '$(REPO_URI)' 'Origin: Debian' 'Label: Debian' 'Target-Of: deb' 2>/dev/null | sort -u | head -n1)
-  [ -n "$uri" ] || die "no Debian archive in the system's apt sources (apt-get indextargets found none)"
-  echo "${uri%/}"
-}
+mirror() { "$(dirname "$0")/debian-mirror.sh" || die "cannot find the Debian mirror"; }
 
 apt_private() {
   apt-get -o "Dir::State=$aptdir/state" -o "Dir::State::Lists=$aptdir/state/lists" \

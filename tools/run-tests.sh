@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the test suites against the build tree.
-#   tools/run-tests.sh all|unit|bpf
+#   tools/run-tests.sh all|unit|bpf|deploy
 # Fetches the Go toolchains the tests need first, so a failure to fetch is
 # reported as such rather than as a test failure.
 set -euo pipefail
@@ -28,5 +28,27 @@ if [ "$what" = all ] || [ "$what" = bpf ]; then
   else
     run "$build/bpf_tests" --gtest_color=no
   fi
+fi
+if [ "$what" = all ] || [ "$what" = deploy ]; then
+  # The deployment artefacts, each test a script (tests/deploy/*_test.sh):
+  # 0 passed, 77 a prerequisite is missing (a failure under CI), else failed.
+  passed=0 failed=0 skipped=0
+  for t in "$top"/tests/deploy/*_test.sh; do
+    echo "== deploy: $(basename "$t")"
+    start=$SECONDS
+    rc=0
+    BUILD_DIR=$build "$t" || rc=$?
+    if [ $rc -eq 0 ]; then
+      passed=$((passed + 1))
+    elif [ $rc -eq 77 ] && [ "${CI:-}" != true ]; then
+      skipped=$((skipped + 1))
+      echo "   skipped: a prerequisite is missing"
+    else
+      failed=$((failed + 1))
+      status=1
+    fi
+    echo "   ($((SECONDS - start)) s)"
+  done
+  echo "deploy: $passed passed, $failed failed, $skipped skipped"
 fi
 exit $status

@@ -117,6 +117,12 @@ std::vector<std::string> Handler::methods() const {
 bool Handler::has_method(std::string_view name) const { return find(name) != nullptr; }
 
 Reply Handler::handle(const Request& request, const PeerCred& peer) {
+  Answer a = answer(request, peer, {});
+  if (auto* reply = std::get_if<Reply>(&a)) return std::move(*reply);
+  return Reply::failure(request.id, {ErrorCode::internal, fmt::format("method {} streams its answer", request.method)});
+}
+
+Answer Handler::answer(const Request& request, const PeerCred& peer, Wake wake) {
   const Method* m = find(request.method);
   if (!m) {
     return Reply::failure(request.id, {ErrorCode::unknown_method,
@@ -129,7 +135,10 @@ Reply Handler::handle(const Request& request, const PeerCred& peer) {
                      fmt::format("method {} needs uid 0 or an admin uid (caller is uid {})", m->name, peer.uid)});
   }
   try {
-    return Reply{request.id, m->run(request)};
+    if (!m->open) return Reply{request.id, m->run(request)};
+    Opened source = m->open(request, std::move(wake));
+    if (!source) return Reply::failure(request.id, std::move(source.error()));
+    return std::move(*source);
   } catch (const std::exception& e) {
     logging::get("api")->error("method {} failed: {}", m->name, e.what());
     return Reply::failure(request.id, {ErrorCode::internal, fmt::format("method {} failed: {}", m->name, e.what())});

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "api/protocol.h"
@@ -36,11 +37,33 @@ class Backend {
   virtual model::SnapshotPtr snapshot(std::chrono::milliseconds max_age) = 0;
 };
 
+// The answer to a request whose reply comes in parts (pprof chunks, events
+// --follow): partial replies, then one that ends the stream (framed with a
+// ReplyStream). The transport pulls replies while the client keeps up, so
+// a large answer is produced no faster than it is read, and it answers that
+// client's next request only after the stream has ended.
+class ReplySource {
+ public:
+  virtual ~ReplySource() = default;
+  // The next reply, or nullopt when none is ready yet: the source then calls
+  // the Wake it was opened with, from any thread, once one is. A source
+  // whose replies come from another thread must stop calling it before it
+  // is destroyed. Not called again after the reply that ends the stream.
+  virtual std::optional<Reply> next() = 0;
+};
+using Wake = std::function<void()>;
+using Opened = std::expected<std::unique_ptr<ReplySource>, ApiError>;
+
 struct Method {
   std::string name;
   bool admin = false;  // only for uid 0 or configured admin uids
   std::function<Outcome(const Request&)> run;
+  // Set instead of `run` by a method that answers with a stream.
+  std::function<Opened(const Request&, Wake)> open;
 };
+
+// What the transport sends for one request: one reply, or a stream of them.
+using Answer = std::variant<Reply, std::unique_ptr<ReplySource>>;
 
 class Handler {
  public:
@@ -60,6 +83,10 @@ class Handler {
   void add(Method method);
 
   // Never throws: a method that does becomes an `internal` error reply.
+  // `wake` is handed to a streaming method's source.
+  Answer answer(const Request& request, const PeerCred& peer, Wake wake);
+  // answer() for methods with one reply; a streaming method's answer is an
+  // `internal` error here.
   Reply handle(const Request& request, const PeerCred& peer);
 
   std::vector<std::string> methods() const;

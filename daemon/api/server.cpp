@@ -119,6 +119,9 @@ struct Server::Connection {
   bool closing = false;    // close once `out` is sent (after request_too_large)
   bool broken = false;     // the socket failed: close now
   uint32_t interest = 0;   // epoll events registered
+  std::unique_ptr<ReplySource> stream;  // the request being answered in parts
+  std::string stream_method;             // its method, counted when it ends
+  nlohmann::json stream_id;              // its request's id
 
   size_t pending() const { return out.size() - out_sent; }
 };
@@ -163,8 +166,9 @@ Status Server::listen() {
   epoll_fd_.reset(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_fd_) return fail_errno(errno, "epoll_create1");
   wake_fd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!wake_fd_) return fail_errno(errno, "eventfd");
-  for (int fd : {listen_fd_.get(), wake_fd_.get()}) {
+  ready_fd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake_fd_ || !ready_fd_) return fail_errno(errno, "eventfd");
+  for (int fd : {listen_fd_.get(), wake_fd_.get(), ready_fd_.get()}) {
     epoll_event ev{.events = EPOLLIN, .data = {.fd = fd}};
     if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return fail_errno(errno, "epoll_ctl");
   }
@@ -194,6 +198,21 @@ std::map<std::pair<std::string, std::string>, uint64_t> Server::request_counts()
   return counts_;
 }
 
+void Server::update(const ServerOptions& options) {
+  std::lock_guard lock(update_mu_);
+  update_ = options;
+}
+
+void Server::take_update() {
+  std::lock_guard lock(update_mu_);
+  if (!update_) return;
+  options_.admin_uids = std::move(update_->admin_uids);
+  options_.max_clients = update_->max_clients;
+  options_.max_request_bytes = update_->max_request_bytes;
+  options_.idle_timeout = update_->idle_timeout;
+  update_.reset();
+}
+
 void Server::count(const std::string& method, std::string_view code) {
   std::lock_guard lock(counts_mu_);
   counts_[{method, std::string(code)}]++;
@@ -208,10 +227,13 @@ void Server::run() {
       log()->error("socket server stops: epoll_wait: {}", std::strerror(errno));
       return;
     }
+    take_update();
     for (int i = 0; i < n; i++) {
       int fd = events[i].data.fd;
       if (fd == wake_fd_.get()) return;
-      if (fd == listen_fd_.get()) {
+      if (fd == ready_fd_.get()) {
+        serve_woken();
+      } else if (fd == listen_fd_.get()) {
         accept_all();
       } else {
         on_event(fd, events[i].events);
@@ -293,20 +315,28 @@ void Server::on_event(int fd, uint32_t events) {
       c.broken = true;
     }
   }
-  if (!c.broken) {
-    serve(c);
+  // A stream pulled up to the high-water mark and then sent whole has more.
+  while (!c.broken && serve(c)) {
     flush(c);
+    if (c.pending() > 0) break;
   }
-  if (c.broken || ((c.peer_done || c.closing) && c.pending() == 0)) {
+  if (!c.broken) flush(c);
+  if (c.broken || ((c.peer_done || c.closing) && c.pending() == 0 && !c.stream)) {
     close_connection(fd);
   } else {
     update_interest(c);
   }
 }
 
-// Answers the complete lines received, in order, while the client keeps up.
-void Server::serve(Connection& c) {
+// Answers the complete lines received, in order, while the client keeps up;
+// a stream's replies come before the next request is read. True when it
+// stopped because the output reached the high-water mark.
+bool Server::serve(Connection& c) {
   while (!c.closing && c.pending() < kOutputHighWater) {
+    if (c.stream) {
+      if (!pull(c)) return false;
+      continue;
+    }
     if (c.in.head_size() > options_.max_request_bytes) {
       c.out += encode(Reply::failure(
           nullptr, {ErrorCode::request_too_large,
@@ -316,13 +346,14 @@ void Server::serve(Connection& c) {
       // The rest of that line may still be arriving, and there is no telling
       // where the next request would start: end the connection.
       c.closing = true;
-      return;
+      return false;
     }
     std::optional<std::string> line = c.in.next_line();
     if (!line && c.peer_done) line = c.in.take_rest();
-    if (!line) return;
+    if (!line) return false;
     answer(c, *line);
   }
+  return !c.closing;
 }
 
 void Server::answer(Connection& c, const std::string& line) {
@@ -332,7 +363,15 @@ void Server::answer(Connection& c, const std::string& line) {
   Reply reply;
   if (auto request = parse_request(line)) {
     if (handler_.has_method(request->method)) method = request->method;
-    reply = handler_.handle(*request, c.peer);
+    Answer a = handler_.answer(*request, c.peer, [this, fd = c.fd.get()] { wake(fd); });
+    if (auto* stream = std::get_if<std::unique_ptr<ReplySource>>(&a)) {
+      c.stream = std::move(*stream);
+      c.stream_method = method;
+      c.stream_id = request->id;
+      log()->debug("request uid={} pid={} method={} streams", c.peer.uid, c.peer.pid, method);
+      return;
+    }
+    reply = std::move(std::get<Reply>(a));
   } else {
     reply = std::move(request.error());
   }
@@ -341,6 +380,50 @@ void Server::answer(Connection& c, const std::string& line) {
   count(method, code);
   log()->debug("request uid={} pid={} method={} code={} took={}us", c.peer.uid, c.peer.pid, method, code,
                std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
+}
+
+// Takes the stream's next reply if it has one ready; the stream ends with
+// the reply that ends it, or when the source fails.
+bool Server::pull(Connection& c) {
+  std::optional<Reply> reply;
+  try {
+    reply = c.stream->next();
+  } catch (const std::exception& e) {
+    log()->error("method {} failed while streaming: {}", c.stream_method, e.what());
+    reply = Reply::failure(c.stream_id, {ErrorCode::internal, fmt::format("method {} failed: {}", c.stream_method, e.what())});
+    reply->framing = Framing::last;
+  }
+  if (!reply) return false;
+  c.out += encode(*reply);
+  if (reply->framing == Framing::partial) return true;
+  count(c.stream_method, reply->ok() ? "ok" : to_string(reply->outcome.error().code));
+  c.stream.reset();
+  return true;
+}
+
+// A source's Wake, from any thread: the serving thread pulls from that
+// connection's stream when it sees ready_fd_.
+void Server::wake(int fd) {
+  {
+    std::lock_guard lock(ready_mu_);
+    ready_.insert(fd);
+  }
+  uint64_t one = 1;
+  if (write(ready_fd_.get(), &one, sizeof one) != sizeof one) log()->debug("stream wake-up lost: eventfd full");
+}
+
+void Server::serve_woken() {
+  uint64_t n;
+  while (read(ready_fd_.get(), &n, sizeof n) > 0) {
+  }
+  std::set<int> fds;
+  {
+    std::lock_guard lock(ready_mu_);
+    fds.swap(ready_);
+  }
+  // A connection that has gone since, or whose fd was reused, is served
+  // once for nothing: serving reads no request that has not arrived.
+  for (int fd : fds) on_event(fd, 0);
 }
 
 void Server::flush(Connection& c) {

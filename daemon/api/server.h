@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -44,6 +46,10 @@ class Server {
   // cannot grow the metric's label set.
   std::map<std::pair<std::string, std::string>, uint64_t> request_counts() const;
 
+  // Takes the limits and admin uids of `options` (a config reload); the
+  // path and group stay as bound. Connections accepted from then on get them.
+  void update(const ServerOptions& options);
+
  private:
   struct Connection;
   Server(ServerOptions options, Handler& handler);
@@ -51,26 +57,37 @@ class Server {
   void run();
   void accept_all();
   void on_event(int fd, uint32_t events);
-  void serve(Connection& c);
+  bool serve(Connection& c);
   void answer(Connection& c, const std::string& line);
+  bool pull(Connection& c);
+  void wake(int fd);
+  void serve_woken();
   void flush(Connection& c);
   void update_interest(Connection& c);
   void close_connection(int fd);
   int next_timeout_ms() const;
   void expire_idle();
   void count(const std::string& method, std::string_view code);
+  void take_update();
 
   ServerOptions options_;
   Handler& handler_;
   UniqueFd listen_fd_;
   UniqueFd epoll_fd_;
   UniqueFd wake_fd_;  // eventfd: the destructor's stop signal
+  UniqueFd ready_fd_;  // eventfd: a stream has a reply ready (ReplySource's Wake)
   dev_t socket_dev_ = 0;
   ino_t socket_ino_ = 0;  // to remove only the socket this server created
   std::string greeting_;  // the same for every client: methods are fixed once serving
   std::chrono::steady_clock::time_point accept_paused_until_{};
   std::map<int, std::unique_ptr<Connection>> connections_;  // serving thread only
   std::thread thread_;
+
+  std::mutex ready_mu_;
+  std::set<int> ready_;  // connections whose stream woke, by fd
+
+  std::mutex update_mu_;
+  std::optional<ServerOptions> update_;  // from update(), for the serving thread
 
   mutable std::mutex counts_mu_;
   std::map<std::pair<std::string, std::string>, uint64_t> counts_;

@@ -20,6 +20,9 @@ const char* stat_reason(int id) {
     case HA_STAT_DROP_PROC_TABLE_FULL: return "map_full";
     case HA_STAT_READ_FAULT: return "read_fault";
     case HA_STAT_NO_LAYOUT: return "no_layout";
+    case HA_STAT_DROP_MAP_TABLE_FULL: return "map_table_full";
+    case HA_STAT_DROP_HOT_KEY_TABLE_FULL: return "hot_key_table_full";
+    case HA_STAT_DROP_WINDOW_TABLE_FULL: return "growth_window_table_full";
   }
   return "unknown";
 }
@@ -35,6 +38,7 @@ Result<std::unique_ptr<Collector>> Collector::create(probes::BpfObjects& bpf, mo
   c->ncpus_ = libbpf_num_possible_cpus();
   if (c->ncpus_ <= 0) return fail_errno(-c->ncpus_, "count possible CPUs");
   c->percpu_buf_.resize(round8(sizeof(ha_proc_counters)) * c->ncpus_);
+  c->maps_ = std::make_unique<MapReader>(bpf.map_stats_fd(), bpf.hot_keys_fd(), model.maps(), target::ProcFs());
   c->ring_ = ring_buffer__new(bpf.events_fd(), &Collector::on_event, c.get(), nullptr);
   if (!c->ring_) return fail_errno(errno, "create ring buffer reader");
   return c;
@@ -58,6 +62,18 @@ int Collector::on_event(void* ctx, void* data, size_t size) {
       std::memcpy(&ev, data, sizeof ev);
       self->events_["proc_new"]++;
       self->handler_.on_process_seen(static_cast<int>(ev.hdr.tgid), ev.target_id);
+      break;
+    }
+    case HA_EVENT_EXEC:
+      self->events_["exec"]++;
+      self->handler_.on_exec(static_cast<int>(hdr.tgid));
+      break;
+    case HA_EVENT_MAP: {
+      if (size < sizeof(ha_event_map)) return 0;
+      ha_event_map_reused ev{};
+      std::memcpy(&ev, data, std::min(size, sizeof ev));
+      self->events_["map"]++;
+      self->maps_->on_event(ev.ev, size >= sizeof ev ? &ev.stats : nullptr);
       break;
     }
     default:
@@ -85,6 +101,7 @@ bool Collector::read_process(int pid, model::AllocCounts& out, uint32_t& target_
     out.large_bytes += c.large_bytes;
     out.tiny_objects += c.tiny_objects;
     out.flushes += c.flushes;
+    out.gc_cycles += c.gc_cycles;
   }
   return true;
 }
@@ -109,6 +126,7 @@ void Collector::poll() {
     // event was dropped, so its kernel slot cannot leak.
     handler_.on_process_seen(static_cast<int>(pid), target);
   }
+  maps_->poll();
   read_tracer_health();
 }
 
@@ -120,6 +138,7 @@ void Collector::retire_process(int pid) {
     uint32_t key = static_cast<uint32_t>(pid);
     bpf_map_delete_elem(bpf_.proc_counters_fd(), &key);
   }
+  maps_->process_exited(pid);
   model_.process_exited(pid);
 }
 

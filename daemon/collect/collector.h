@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "collect/map_reader.h"
 #include "model/model.h"
 #include "probes/bpf_objects.h"
 #include "util/result.h"
@@ -23,6 +24,8 @@ class EventHandler {
   virtual ~EventHandler() = default;
   // The first probe hit of a process: the tracer identifies and watches it.
   virtual void on_process_seen(int pid, uint32_t target_id) = 0;
+  // A process called exec (only while the exec tracepoint is attached).
+  virtual void on_exec(int pid) = 0;
 };
 
 class Collector {
@@ -55,6 +58,7 @@ class Collector {
   int ncpus_ = 1;
   std::vector<uint8_t> percpu_buf_;
   std::map<std::string, uint64_t> events_;
+  std::unique_ptr<MapReader> maps_;
 };
 
 }  // namespace hotalloc::collect

@@ -85,15 +85,21 @@ Result<Client> Client::connect(const std::string& path, std::chrono::millisecond
 }
 
 Result<api::Reply> Client::call(const std::string& method, const nlohmann::json& params) {
-  int64_t id = next_id_++;
-  nlohmann::json request = {{"v", api::kProtocolVersion}, {"id", id}, {"method", method}, {"params", params}};
+  last_id_ = next_id_++;
+  nlohmann::json request = {{"v", api::kProtocolVersion}, {"id", last_id_}, {"method", method}, {"params", params}};
   if (auto st = write_all(request.dump() + "\n"); !st) return std::unexpected(st.error());
+  return read_reply();
+}
+
+Result<api::Reply> Client::next() { return read_reply(); }
+
+Result<api::Reply> Client::read_reply() {
   auto line = read_line();
   if (!line) return std::unexpected(line.error());
   auto reply = api::parse_reply(*line);
   if (!reply) return failure(EPROTO, fmt::format("bad reply from {}: {}", path_, reply.error().message));
-  if (reply->id != id)
-    return failure(EPROTO, fmt::format("reply to request {} came back for {}", id, reply->id.dump()));
+  if (reply->id != last_id_)
+    return failure(EPROTO, fmt::format("reply to request {} came back for {}", last_id_, reply->id.dump()));
   return reply;
 }
 

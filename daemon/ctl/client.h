@@ -38,6 +38,9 @@ class Client {
   // Sends one request and waits for its reply. An error reply is a Reply
   // that is not ok; an Error means no reply could be had.
   Result<api::Reply> call(const std::string& method, const nlohmann::json& params);
+  // The next reply to the request call() sent last, while its answer is a
+  // stream whose last reply so far had "more":true.
+  Result<api::Reply> next();
 
  private:
   Client(api::UniqueFd fd, std::string path, std::chrono::steady_clock::time_point deadline)
@@ -45,12 +48,14 @@ class Client {
   Result<std::string> read_line();
   Status write_all(std::string_view bytes);
   int remaining_ms() const;
+  Result<api::Reply> read_reply();
 
   api::UniqueFd fd_;
   std::string path_;
   std::chrono::steady_clock::time_point deadline_;
   api::LineBuffer in_;
   int64_t next_id_ = 1;
+  int64_t last_id_ = 0;  // of the request sent last
 };
 
 }  // namespace hotalloc::ctl

@@ -73,10 +73,21 @@ int run(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
 
+  if (chosen.run) return chosen.run(socket, *parse_duration(timeout_text), json_out);
   auto client = Client::connect(socket, *parse_duration(timeout_text));
   if (!client) return report(client.error());
   auto reply = client->call(chosen.method, chosen.params);
   if (!reply) return report(reply.error());
+  // A streamed answer: each part goes to the command, then the last is shown.
+  while (chosen.take_part && reply->ok()) {
+    if (auto st = chosen.take_part(*reply->outcome); !st) {
+      std::cerr << "hotallocctl: " << st.error().message << '\n';
+      return kExitErrorReply;
+    }
+    if (reply->framing != api::Framing::partial) break;
+    reply = client->next();
+    if (!reply) return report(reply.error());
+  }
 
   if (!reply->ok()) {
     const api::ApiError& e = reply->outcome.error();

@@ -14,6 +14,11 @@ void Model::set_daemon(DaemonInfo daemon) { daemon_ = std::move(daemon); }
 void Model::process_started(uint32_t target, int pid, uint64_t start_time) {
   auto [it, inserted] = processes_.try_emplace(pid);
   if (!inserted && it->second.start_time == start_time) return;
+  if (!inserted && it->second.start_time == 0) {
+    // Counted before the tracer identified it: the same process, now named.
+    it->second.start_time = start_time;
+    return;
+  }
   if (!inserted) process_exited(pid);  // a reused pid: the old process is gone
   Process& p = processes_[pid];
   p.target = target;
@@ -37,6 +42,11 @@ void Model::process_exited(int pid) {
   if (it == processes_.end()) return;
   targets_[it->second.target].retired += it->second.counts;
   processes_.erase(it);
+  maps_.process_exited(pid);
+}
+
+void Model::process_heap(int pid, heapprof::ProcessHeapPtr heap) {
+  if (auto it = processes_.find(pid); it != processes_.end()) it->second.heap = std::move(heap);
 }
 
 void Model::set_tracer_health(std::vector<ProbeHealth> probes, std::map<std::string, uint64_t> drops,
@@ -74,7 +84,11 @@ SnapshotPtr Model::publish(int64_t now_unix_ms) {
       if (p.target != id) continue;
       v.processes.push_back(ProcessInfo{pid, p.start_time, true});
       v.alloc += p.counts;
+      if (p.heap) v.heap.push_back(p.heap);
     }
+    uint64_t refills = 0;
+    for (uint64_t n : v.alloc.refills) refills += n;
+    maps_.refills(id, refills, now_unix_ms);
     s->targets.push_back(std::move(v));
   }
   s->probes = probe_health_;
@@ -89,6 +103,10 @@ SnapshotPtr Model::publish(int64_t now_unix_ms) {
   s->attach_errors = attach_errors_;
   s->socket_requests = socket_requests_;
   s->daemon = daemon_;
+  s->maps = maps_.publish(now_unix_ms);
+  // Counts lost when the kernel's LRU tables evicted an entry before a poll.
+  s->drops["map_evicted"] = s->maps->kernel_map_evictions;
+  s->drops["hot_key_evicted"] = s->maps->kernel_key_evictions;
   std::lock_guard lock(latest_mu_);
   latest_ = s;
   return s;

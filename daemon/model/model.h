@@ -41,6 +41,8 @@ class Model {
   void process_counts(uint32_t target, int pid, const AllocCounts& cumulative);
   // The process is gone; its last reported counts stay in its target's totals.
   void process_exited(int pid);
+  // The latest read of a live process's sampled heap profile.
+  void process_heap(int pid, heapprof::ProcessHeapPtr heap);
   bool has_process(int pid) const { return processes_.contains(pid); }
 
   void set_tracer_health(std::vector<ProbeHealth> probes, std::map<std::string, uint64_t> drops,
@@ -48,6 +50,9 @@ class Model {
   void count_attach_error(const std::string& reason);
   void set_socket_requests(std::map<std::pair<std::string, std::string>, uint64_t> counts);
   void set_ready(bool ready) { ready_ = ready; }
+
+  // Go maps: fed by the collector, published with every snapshot.
+  MapModel& maps() { return maps_; }
 
   // Builds a snapshot of the current state and makes it the latest.
   SnapshotPtr publish(int64_t now_unix_ms);
@@ -58,6 +63,7 @@ class Model {
     uint32_t target = 0;
     uint64_t start_time = 0;
     AllocCounts counts;
+    heapprof::ProcessHeapPtr heap;
   };
   struct Target {
     TargetInfo info;
@@ -74,6 +80,7 @@ class Model {
   std::map<std::string, uint64_t> attach_errors_;
   std::map<std::pair<std::string, std::string>, uint64_t> socket_requests_;
   bool ready_ = false;
+  MapModel maps_;
   uint64_t generation_ = 0;
 
   mutable std::mutex latest_mu_;

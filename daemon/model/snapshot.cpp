@@ -11,6 +11,7 @@ AllocCounts& AllocCounts::operator+=(const AllocCounts& o) {
   large_bytes += o.large_bytes;
   tiny_objects += o.tiny_objects;
   flushes += o.flushes;
+  gc_cycles += o.gc_cycles;
   return *this;
 }
 
@@ -47,6 +48,7 @@ const char* to_string(TargetState s) {
     case TargetState::attached: return "attached";
     case TargetState::failed: return "failed";
     case TargetState::exited: return "exited";
+    case TargetState::detached: return "detached";
   }
   return "unknown";
 }

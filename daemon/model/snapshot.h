@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "heapprof/process_heap.h"
+#include "model/maps.h"
 #include "model/size_classes.h"
 
 namespace hotalloc::model {
@@ -23,6 +25,7 @@ struct AllocCounts {
   uint64_t large_bytes = 0;  // page-rounded, like runtime/metrics
   uint64_t tiny_objects = 0;
   uint64_t flushes = 0;  // mcache releaseAll calls
+  uint64_t gc_cycles = 0;  // gcMarkTermination calls
 
   AllocCounts& operator+=(const AllocCounts& o);
   uint64_t small_objects_total() const;
@@ -61,7 +64,8 @@ struct ProcessInfo {
 };
 
 // exited: a --pid target whose process is gone (its counts stay).
-enum class TargetState { attaching, attached, failed, exited };
+// detached: no longer asked for after a config reload (its counts stay).
+enum class TargetState { attaching, attached, failed, exited, detached };
 const char* to_string(TargetState s);
 
 struct TargetView {
@@ -77,6 +81,8 @@ struct TargetView {
   uint64_t processes_seen = 0;
   std::vector<ProbeSite> probes;
   AllocCounts alloc;  // all processes, living and exited
+  // The sampled heap profile of each live process, as its runtime publishes it.
+  std::vector<heapprof::ProcessHeapPtr> heap;
 };
 
 struct ProbeHealth {
@@ -110,6 +116,7 @@ struct Snapshot {
   std::map<std::string, uint64_t> attach_errors;  // by reason
   std::map<std::pair<std::string, std::string>, uint64_t> socket_requests;  // (method, code)
   DaemonInfo daemon;
+  std::shared_ptr<const MapsSnapshot> maps;  // Go maps, hot keys, timeline
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

@@ -28,6 +28,22 @@ const char* probe_name(ha_probe probe) {
     case HA_PROBE_REFILL: return "refill";
     case HA_PROBE_RELEASE_ALL: return "release_all";
     case HA_PROBE_ALLOC_LARGE: return "alloc_large";
+    case HA_PROBE_MAKEMAP_RET: return "makemap_ret";
+    case HA_PROBE_HASH_GROW: return "hash_grow";
+    case HA_PROBE_EVACUATE: return "evacuate";
+    case HA_PROBE_GROW_TO_SMALL: return "grow_to_small";
+    case HA_PROBE_GROW_TO_TABLE: return "grow_to_table";
+    case HA_PROBE_TABLE_GROW: return "table_grow";
+    case HA_PROBE_TABLE_SPLIT: return "table_split";
+    case HA_PROBE_GROWTH_RET: return "growth_ret";
+    case HA_PROBE_NEWARRAY: return "newarray";
+    case HA_PROBE_GC_START: return "gc_start";
+    case HA_PROBE_GC_MARK_TERMINATION: return "gc_mark_termination";
+    case HA_PROBE_MAPASSIGN: return "mapassign";
+    case HA_PROBE_MAPASSIGN_FAST32: return "mapassign_fast32";
+    case HA_PROBE_MAPASSIGN_FAST64: return "mapassign_fast64";
+    case HA_PROBE_MAPASSIGN_FAST64PTR: return "mapassign_fast64ptr";
+    case HA_PROBE_MAPASSIGN_FASTSTR: return "mapassign_faststr";
     case HA_PROBE__COUNT: break;
   }
   return "unknown";
@@ -63,6 +79,22 @@ bpf_program* BpfObjects::program(ha_probe probe) const {
     case HA_PROBE_REFILL: return skel_->progs.mcache_refill;
     case HA_PROBE_RELEASE_ALL: return skel_->progs.mcache_release_all;
     case HA_PROBE_ALLOC_LARGE: return skel_->progs.mcache_alloc_large;
+    case HA_PROBE_MAKEMAP_RET: return skel_->progs.map_created;
+    case HA_PROBE_HASH_GROW: return skel_->progs.classic_hash_grow;
+    case HA_PROBE_EVACUATE: return skel_->progs.classic_evacuate;
+    case HA_PROBE_GROW_TO_SMALL: return skel_->progs.swiss_grow_to_small;
+    case HA_PROBE_GROW_TO_TABLE: return skel_->progs.swiss_grow_to_table;
+    case HA_PROBE_TABLE_GROW: return skel_->progs.swiss_table_grow;
+    case HA_PROBE_TABLE_SPLIT: return skel_->progs.swiss_table_split;
+    case HA_PROBE_GROWTH_RET: return skel_->progs.swiss_growth_ret;
+    case HA_PROBE_NEWARRAY: return skel_->progs.map_newarray;
+    case HA_PROBE_GC_START: return skel_->progs.gc_start;
+    case HA_PROBE_GC_MARK_TERMINATION: return skel_->progs.gc_mark_termination;
+    case HA_PROBE_MAPASSIGN: return skel_->progs.map_assign;
+    case HA_PROBE_MAPASSIGN_FAST32: return skel_->progs.map_assign_fast32;
+    case HA_PROBE_MAPASSIGN_FAST64: return skel_->progs.map_assign_fast64;
+    case HA_PROBE_MAPASSIGN_FAST64PTR: return skel_->progs.map_assign_fast64ptr;
+    case HA_PROBE_MAPASSIGN_FASTSTR: return skel_->progs.map_assign_faststr;
     case HA_PROBE__COUNT: break;
   }
   return nullptr;
@@ -78,6 +110,12 @@ Result<Link> BpfObjects::attach_uprobe(ha_probe probe, const std::string& binary
     int err = errno;
     return fail_errno(err, fmt::format("attach uprobe {} at {}+{:#x}", probe_name(probe), binary_path, file_offset));
   }
+  return Link(link);
+}
+
+Result<Link> BpfObjects::attach_exec_tracepoint() {
+  bpf_link* link = bpf_program__attach(skel_->progs.proc_exec);
+  if (!link) return fail_errno(errno, "attach raw tracepoint sched_process_exec");
   return Link(link);
 }
 
@@ -100,5 +138,7 @@ int BpfObjects::proc_counters_fd() const { return bpf_map__fd(skel_->maps.proc_c
 int BpfObjects::probe_stats_fd() const { return bpf_map__fd(skel_->maps.probe_stats); }
 int BpfObjects::stats_fd() const { return bpf_map__fd(skel_->maps.stats); }
 int BpfObjects::events_fd() const { return bpf_map__fd(skel_->maps.events); }
+int BpfObjects::map_stats_fd() const { return bpf_map__fd(skel_->maps.map_stats); }
+int BpfObjects::hot_keys_fd() const { return bpf_map__fd(skel_->maps.hot_keys); }
 
 }  // namespace hotalloc::probes

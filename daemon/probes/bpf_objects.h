@@ -55,6 +55,10 @@ class BpfObjects {
   Result<Link> attach_uprobe(ha_probe probe, const std::string& binary_path, uint64_t file_offset,
                              int pid, uint64_t cookie);
 
+  // Announces every exec on the host in the ring buffer (HA_EVENT_EXEC), for
+  // --discover, while the link lives.
+  Result<Link> attach_exec_tracepoint();
+
   // Turns on the kernel's per-program run-time accounting for as long as
   // this object lives (bpf_enable_stats); false when not permitted.
   bool enable_run_stats();
@@ -64,6 +68,8 @@ class BpfObjects {
   int probe_stats_fd() const;
   int stats_fd() const;
   int events_fd() const;
+  int map_stats_fd() const;  // LRU hash: ha_map_key -> ha_map_stats
+  int hot_keys_fd() const;   // LRU hash: ha_hot_key_id -> ha_hot_key
 
  private:
   BpfObjects() = default;

@@ -21,23 +21,37 @@ Result<ProbePlan> plan_probes(const target::GoBinary& binary) {
       log->debug("{}: optional {} not present", binary.elf().path(), hook.symbol);
       continue;
     }
-    auto site = place_probe(cpu_arch(binary.elf().arch()), fn->code, fn->address);
-    if (!site) {
-      if (hook.required) return fail(site.error().context(fmt::format("place probe on {}", hook.symbol)));
-      log->warn("{}: cannot place {}: {}", binary.elf().path(), hook.symbol, site.error().message);
-      continue;
+    std::vector<Site> sites;
+    if (hook.site == HookSite::returns) {
+      auto rets = return_sites(cpu_arch(binary.elf().arch()), fn->code, fn->address);
+      if (!rets) {
+        log->warn("{}: cannot probe the returns of {}: {}", binary.elf().path(), hook.symbol, rets.error().message);
+        continue;
+      }
+      sites = std::move(*rets);
+    } else {
+      auto site = place_probe(cpu_arch(binary.elf().arch()), fn->code, fn->address);
+      if (!site) {
+        if (hook.required) return fail(site.error().context(fmt::format("place probe on {}", hook.symbol)));
+        log->warn("{}: cannot place {}: {}", binary.elf().path(), hook.symbol, site.error().message);
+        continue;
+      }
+      if (site->placement == Placement::entry)
+        log->warn("{}: {} probed at its entry (single-stepped, slower): {}", binary.elf().path(), hook.symbol,
+                  site->note);
+      sites.push_back(std::move(*site));
     }
-    if (site->placement == Placement::entry)
-      log->warn("{}: {} probed at its entry (single-stepped, slower): {}", binary.elf().path(), hook.symbol,
-                site->note);
-    PlannedProbe p;
-    p.probe = hook.probe;
-    p.symbol = std::string(hook.symbol);
-    p.function_address = fn->address;
-    p.function_file_offset = fn->file_offset;
-    p.attach_offset = fn->file_offset + site->offset;
-    p.site = std::move(*site);
-    plan.probes.push_back(std::move(p));
+    for (Site& site : sites) {
+      PlannedProbe p;
+      p.probe = hook.probe;
+      p.tier = hook.tier;
+      p.symbol = std::string(hook.symbol);
+      p.function_address = fn->address;
+      p.function_file_offset = fn->file_offset;
+      p.attach_offset = fn->file_offset + site.offset;
+      p.site = std::move(site);
+      plan.probes.push_back(std::move(p));
+    }
   }
   return plan;
 }
@@ -51,6 +65,23 @@ ha_layout to_bpf_layout(const target::RuntimeLayout& l) {
   b.mspan_nelems_size = l.mspan_nelems_size;
   b.mspan_alloc_count = l.mspan_alloc_count;
   b.mspan_alloc_count_before_cache = l.mspan_alloc_count_before_cache;
+  b.g_stack_lo = l.g_stack_lo;
+  b.g_stack_hi = l.g_stack_hi;
+  b.type_size = l.type_size;
+  b.maptype_key = l.maptype_key;
+  b.swiss_maps = l.swiss_maps;
+  if (l.swiss_maps) {
+    b.map_count = l.swiss_map_used;
+    b.swiss_table_capacity = l.swiss_table_capacity;
+  } else {
+    b.map_count = l.hmap_count;
+    b.hmap_flags = l.hmap_flags;
+    b.hmap_b = l.hmap_b;
+    b.hmap_oldbuckets = l.hmap_oldbuckets;
+    b.hmap_nevacuate = l.hmap_nevacuate;
+    b.maptype_bucketsize = l.maptype_bucketsize;
+    b.hmap_load_factor_num = l.hmap_load_factor_num;
+  }
   return b;
 }
 

@@ -15,22 +15,59 @@
 
 namespace hotalloc::probes {
 
+// Where in the function a hook's probes go: one at the prologue (see
+// placement.h), or one on each return instruction, to read a result.
+enum class HookSite { prologue, returns };
+
+// always: attached with the target. inserts: the map-insert tier, attached
+// and detached at run time (--map-inserts, hotkeys --for).
+enum class Tier { always, inserts };
+
 struct HookSpec {
   ha_probe probe;
   std::string_view symbol;
   bool required;  // a binary without it cannot be traced
+  HookSite site = HookSite::prologue;
+  Tier tier = Tier::always;
 };
 
-// The always-on tier: span accounting at refill and flush, large allocations.
-// The same names and register layouts in every supported Go version.
+// The always-on tier: span accounting at refill and flush, large allocations;
+// map creation, growth and evacuation (classic runtime.* up to Go 1.23, swiss
+// internal/runtime/maps.* from 1.24: a binary has one set, and the linker
+// drops what the program never reaches, so map hooks are optional); GC
+// cycles. Then the insert tier. The same names and register layouts in
+// every supported Go version.
 inline constexpr HookSpec kHooks[] = {
     {HA_PROBE_REFILL, "runtime.(*mcache).refill", true},
     {HA_PROBE_RELEASE_ALL, "runtime.(*mcache).releaseAll", true},
     {HA_PROBE_ALLOC_LARGE, "runtime.(*mcache).allocLarge", true},
+    {HA_PROBE_MAKEMAP_RET, "runtime.makemap", false, HookSite::returns},
+    {HA_PROBE_MAKEMAP_RET, "runtime.makemap_small", false, HookSite::returns},
+    {HA_PROBE_HASH_GROW, "runtime.hashGrow", false},
+    {HA_PROBE_EVACUATE, "runtime.evacuate", false},
+    {HA_PROBE_EVACUATE, "runtime.evacuate_fast32", false},
+    {HA_PROBE_EVACUATE, "runtime.evacuate_fast64", false},
+    {HA_PROBE_EVACUATE, "runtime.evacuate_faststr", false},
+    {HA_PROBE_GROW_TO_SMALL, "internal/runtime/maps.(*Map).growToSmall", false},
+    {HA_PROBE_GROW_TO_TABLE, "internal/runtime/maps.(*Map).growToTable", false},
+    {HA_PROBE_TABLE_GROW, "internal/runtime/maps.(*table).grow", false},
+    {HA_PROBE_TABLE_SPLIT, "internal/runtime/maps.(*table).split", false},
+    {HA_PROBE_GROWTH_RET, "internal/runtime/maps.(*Map).growToTable", false, HookSite::returns},
+    {HA_PROBE_GROWTH_RET, "internal/runtime/maps.(*table).grow", false, HookSite::returns},
+    {HA_PROBE_GROWTH_RET, "internal/runtime/maps.(*table).split", false, HookSite::returns},
+    {HA_PROBE_NEWARRAY, "runtime.newarray", false},
+    {HA_PROBE_GC_START, "runtime.gcStart", false},
+    {HA_PROBE_GC_MARK_TERMINATION, "runtime.gcMarkTermination", false},
+    {HA_PROBE_MAPASSIGN, "runtime.mapassign", false, HookSite::prologue, Tier::inserts},
+    {HA_PROBE_MAPASSIGN_FAST32, "runtime.mapassign_fast32", false, HookSite::prologue, Tier::inserts},
+    {HA_PROBE_MAPASSIGN_FAST64, "runtime.mapassign_fast64", false, HookSite::prologue, Tier::inserts},
+    {HA_PROBE_MAPASSIGN_FAST64PTR, "runtime.mapassign_fast64ptr", false, HookSite::prologue, Tier::inserts},
+    {HA_PROBE_MAPASSIGN_FASTSTR, "runtime.mapassign_faststr", false, HookSite::prologue, Tier::inserts},
 };
 
 struct PlannedProbe {
   ha_probe probe;
+  Tier tier = Tier::always;
   std::string symbol;
   uint64_t function_address = 0;
   uint64_t function_file_offset = 0;

@@ -395,27 +395,62 @@ const char* to_string(Placement p) {
     case Placement::stack_check_branch: return "stack_check_branch";
     case Placement::after_stack_check: return "after_stack_check";
     case Placement::entry: return "entry";
+    case Placement::ret: return "return";
   }
   return "unknown";
 }
 
-Result<Site> place_probe(CpuArch arch, std::span<const uint8_t> code, uint64_t address) {
-  if (code.empty()) return fail("no code to decode at {:#x}", address);
-  const ArchRules& rules = arch == CpuArch::x86_64 ? kX86Rules : kArm64Rules;
+namespace {
 
-  csh raw_handle = 0;
+// Decoded instructions and the handle that decoded them, freed together.
+struct Decoded {
+  std::unique_ptr<csh, CloseHandle> handle;
+  std::unique_ptr<cs_insn, FreeInsns> insns;
+  size_t count = 0;
+};
+
+Result<Decoded> decode(const ArchRules& rules, csh& raw_handle, std::span<const uint8_t> code, uint64_t address,
+                       size_t max_insns) {
+  if (code.empty()) return fail("no code to decode at {:#x}", address);
   if (cs_err err = cs_open(rules.cs_arch_id, rules.cs_mode_id, &raw_handle); err != CS_ERR_OK)
     return fail("capstone: {}", cs_strerror(err));
-  std::unique_ptr<csh, CloseHandle> handle(&raw_handle);
+  Decoded d{std::unique_ptr<csh, CloseHandle>(&raw_handle), nullptr};
   cs_option(raw_handle, CS_OPT_DETAIL, CS_OPT_ON);
-
   cs_insn* raw_insns = nullptr;
-  size_t count = cs_disasm(raw_handle, code.data(), code.size(), address, kPrologueInstructions, &raw_insns);
-  std::unique_ptr<cs_insn, FreeInsns> insns(raw_insns, FreeInsns{count});
-  if (count == 0) return fail("cannot decode the first instruction at {:#x}", address);
+  d.count = cs_disasm(raw_handle, code.data(), code.size(), address, max_insns, &raw_insns);
+  d.insns = std::unique_ptr<cs_insn, FreeInsns>(raw_insns, FreeInsns{d.count});
+  if (d.count == 0) return fail("cannot decode the first instruction at {:#x}", address);
+  return d;
+}
 
-  Prologue p{std::span<const cs_insn>(raw_insns, count), address, code.size()};
+}  // namespace
+
+Result<Site> place_probe(CpuArch arch, std::span<const uint8_t> code, uint64_t address) {
+  const ArchRules& rules = arch == CpuArch::x86_64 ? kX86Rules : kArm64Rules;
+  csh raw_handle = 0;
+  auto d = decode(rules, raw_handle, code, address, kPrologueInstructions);
+  if (!d) return fail(d.error());
+  Prologue p{std::span<const cs_insn>(d->insns.get(), d->count), address, code.size()};
   return place(rules, raw_handle, p);
+}
+
+Result<std::vector<Site>> return_sites(CpuArch arch, std::span<const uint8_t> code, uint64_t address) {
+  const ArchRules& rules = arch == CpuArch::x86_64 ? kX86Rules : kArm64Rules;
+  csh raw_handle = 0;
+  auto d = decode(rules, raw_handle, code, address, 0);
+  if (!d) return fail(d.error());
+  std::vector<Site> sites;
+  for (const cs_insn& insn : std::span<const cs_insn>(d->insns.get(), d->count)) {
+    if (!in_group(insn, CS_GRP_RET)) continue;
+    Site s;
+    s.offset = insn.address - address;
+    s.placement = Placement::ret;
+    s.emulated = rules.emulated(insn);
+    s.instruction = text_of(insn);
+    sites.push_back(std::move(s));
+  }
+  if (sites.empty()) return fail("no return instruction in the {} bytes at {:#x}", code.size(), address);
+  return sites;
 }
 
 }  // namespace hotalloc::probes

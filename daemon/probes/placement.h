@@ -28,9 +28,10 @@ enum class Placement {
   stack_check_branch,  // the JBE / B.LS that leads to morestack; needs the taken-branch filter
   after_stack_check,   // the instruction the branch falls through to; runs once per call
   entry,               // the function's first instruction; a fallback
+  ret,                 // a return instruction, where a result is read (never a uretprobe)
 };
 
-// "stack_check_branch", "after_stack_check", "entry".
+// "stack_check_branch", "after_stack_check", "entry", "return".
 const char* to_string(Placement);
 
 struct Site {
@@ -53,5 +54,12 @@ struct Site {
 // Capstone cannot start); a function without a usable stack check gets the
 // entry, with a note saying why.
 Result<Site> place_probe(CpuArch arch, std::span<const uint8_t> code, uint64_t address);
+
+// Every return instruction of the function whose whole code is `code`, for
+// probes that read a result: a uretprobe would rewrite the return address
+// on a goroutine stack the runtime may move. Go text holds no data, so a
+// linear sweep finds them all; it stops at bytes it cannot decode (the
+// padding after the function). Fails when there is none.
+Result<std::vector<Site>> return_sites(CpuArch arch, std::span<const uint8_t> code, uint64_t address);
 
 }  // namespace hotalloc::probes

@@ -17,11 +17,21 @@ Result<std::shared_ptr<const GoBinary>> GoBinary::from_elf(ElfFile elf) {
   auto info = read_buildinfo(bin->elf_);
   if (!info) return fail(info.error().context(path));
   bin->build_info_ = std::move(*info);
-  if (auto ok = check_go_supported(bin->go_version()); !ok) return fail(ok.error().context(path));
+  if (go_support(bin->go_version()) == GoSupport::too_old)
+    return fail(check_go_supported(bin->go_version()).error().context(path));
 
   auto tab = PcLnTab::parse(bin->elf_, bin->go_version());
   if (!tab) return fail(tab.error().context(path));
   bin->pclntab_ = std::move(*tab);
+
+  // Unreadable DWARF counts as none: the table alone, where there is one.
+  std::optional<DwarfTypes> dwarf;
+  if (bin->elf_.has_dwarf()) {
+    if (auto types = DwarfTypes::load(bin->elf_)) dwarf = std::move(*types);
+  }
+  auto layout = choose_layout(bin->go_version(), dwarf ? &*dwarf : nullptr);
+  if (!layout) return fail(layout.error().context(path));
+  bin->layout_ = std::move(*layout);
   return std::shared_ptr<const GoBinary>(std::move(bin));
 }
 

@@ -1,6 +1,7 @@
 // A Go executable as hotalloc sees it: its ELF file, Go version, function
-// table, and where each hooked function lives, in memory and in the file.
-// Opening refuses anything hotalloc cannot trace, saying why.
+// table, runtime struct layout, and where each hooked function lives, in
+// memory and in the file. Opening refuses anything hotalloc cannot trace,
+// saying why.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "target/elf_file.h"
 #include "target/go_version.h"
 #include "target/pclntab.h"
+#include "target/runtime_layout.h"
 #include "util/result.h"
 
 namespace hotalloc::target {
@@ -30,7 +32,9 @@ struct FunctionInfo {
 class GoBinary {
  public:
   // Refuses non-ELF, non-Go, truncated or corrupt files, unsupported
-  // architectures and unsupported Go versions; errors start with the path.
+  // architectures, Go versions older than the oldest supported, and versions
+  // without a layout table whose DWARF cannot stand in for it (see
+  // choose_layout); errors start with the path.
   static Result<std::shared_ptr<const GoBinary>> open(const std::string& path);
   // The same checks on an ElfFile already loaded (from memory, in fuzzers).
   static Result<std::shared_ptr<const GoBinary>> from_elf(ElfFile elf);
@@ -40,6 +44,8 @@ class GoBinary {
   const GoVersion& go_version() const { return build_info_.go; }
   const PcLnTab& pclntab() const { return *pclntab_; }
   bool stripped() const { return !elf_.has_symtab(); }
+  // The struct offsets BPF reads in this binary, and where they came from.
+  const LayoutChoice& layout() const { return layout_; }
 
   // A function by its runtime name ("runtime.(*mcache).refill"); nullopt if
   // the binary does not contain it (the linker drops unreachable functions).
@@ -50,6 +56,7 @@ class GoBinary {
 
   ElfFile elf_;
   BuildInfo build_info_;
+  LayoutChoice layout_;
   std::optional<PcLnTab> pclntab_;  // set once parsed; views into elf_
 };
 

@@ -55,10 +55,11 @@ constexpr uint32_t kFuncPcln = 24;
 constexpr uint32_t kFuncNpcdata = 28;
 constexpr uint32_t kFuncCuOffset = 32;
 
-// The bytes of runtime.firstmoduledata: the pointer-aligned word that points
-// at the pcHeader, confirmed by its funcnametab and ftab pointers.
+// The bytes of runtime.firstmoduledata (and its address in *addr): the
+// pointer-aligned word that points at the pcHeader, confirmed by its
+// funcnametab and ftab pointers.
 std::span<const uint8_t> find_moduledata(const ElfFile& elf, uint64_t header_addr, uint64_t funcnames,
-                                         uint64_t functab) {
+                                         uint64_t functab, uint64_t* addr) {
   for (std::string_view name : {".go.module", ".noptrdata", ".data", ".data.rel.ro"}) {
     const Section* s = elf.section(name);
     if (!s) continue;
@@ -67,8 +68,10 @@ std::span<const uint8_t> find_moduledata(const ElfFile& elf, uint64_t header_add
       if (read_le<uint64_t>(s->data, off) != header_addr) continue;
       auto md = s->data.subspan(off);
       if (read_le<uint64_t>(md, kModFuncnametab) == header_addr + funcnames &&
-          read_le<uint64_t>(md, kModFtab) == header_addr + functab)
+          read_le<uint64_t>(md, kModFtab) == header_addr + functab) {
+        *addr = s->addr + off;
         return md;
+      }
     }
   }
   return {};
@@ -138,7 +141,7 @@ Status PcLnTab::read_header(const ElfFile& elf, const Section& section, const Go
   if (nfunc_ == 0 || nfunc_ >= (table_.size() - functab_) / 8)
     return fail("corrupt header: {} functions do not fit in the section", nfunc_);
 
-  auto md = find_moduledata(elf, section.addr, funcnames_, functab_);
+  auto md = find_moduledata(elf, section.addr, funcnames_, functab_, &moduledata_addr_);
   if (!md.empty()) {
     auto gofunc = read_le<uint64_t>(md, moduledata_gofunc_offset(go));
     if (const Segment* seg = gofunc ? elf.segment_at(*gofunc) : nullptr)

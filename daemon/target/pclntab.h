@@ -57,6 +57,8 @@ class PcLnTab {
   const Function* function_at(uint64_t pc) const;
   std::span<const Function> functions() const { return functions_; }
   uint64_t text_start() const { return text_start_; }
+  // Link-time address of runtime.firstmoduledata; 0 when it was not found.
+  uint64_t moduledata_address() const { return moduledata_addr_; }
 
   // Source position of pc, innermost inlined frame first; the last frame is
   // the function that contains pc. Empty when pc is in no function.
@@ -88,6 +90,7 @@ class PcLnTab {
   uint64_t quantum_ = 1;  // instruction size unit of pc deltas
   uint64_t nfunc_ = 0;
   uint64_t text_start_ = 0;
+  uint64_t moduledata_addr_ = 0;
   uint64_t funcnames_ = 0, cutab_ = 0, filetab_ = 0, pctab_ = 0, functab_ = 0;  // offsets in table_
   std::span<const uint8_t> gofunc_;  // funcdata base (moduledata.gofunc) to its segment's end; empty if unknown
 

@@ -1,11 +1,13 @@
 // Byte offsets into Go runtime structures that the BPF programs read, per Go
 // release series. The numbers come from the DWARF of real binaries of every
-// supported series; verify_layout() repeats that check against any binary
-// that still has DWARF, so that a new series can be admitted once its DWARF
-// confirms a known layout.
+// supported series; choose_layout() repeats that check against any binary
+// that still has DWARF, prefers DWARF where the two disagree, and admits a
+// version without a table (newer than the newest known) only when its DWARF
+// describes every field.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "target/dwarf_layout.h"
 #include "target/go_version.h"
@@ -48,6 +50,9 @@ struct RuntimeLayout {
   uint16_t hmap_buckets = kNoField;
   uint16_t hmap_oldbuckets = kNoField;
   uint16_t hmap_nevacuate = kNoField;
+  // A classic map doubles when count > hmap_load_factor_num / 2 per bucket:
+  // 13 (6.5) except in 1.21, where integer math made it 12 (6.0).
+  uint16_t hmap_load_factor_num = 0;
 
   // Swiss internal/runtime/maps.Map and maps.table
   uint16_t swiss_map_used = kNoField;  // uint64
@@ -72,10 +77,33 @@ struct RuntimeLayout {
 
   // runtime._type / abi.Type
   uint16_t type_size = 0;  // uintptr
+
+  friend bool operator==(const RuntimeLayout&, const RuntimeLayout&) = default;
 };
 
 // The layout of a supported Go version; refuses others (check_go_supported).
 Result<RuntimeLayout> runtime_layout(const GoVersion& go);
+
+enum class LayoutSource {
+  table,  // the per-version table (confirmed by DWARF when dwarf_checked)
+  dwarf,  // the binary's DWARF: it disagreed with the table, or the version has none
+};
+
+struct LayoutChoice {
+  RuntimeLayout layout;
+  LayoutSource source = LayoutSource::table;
+  bool dwarf_checked = false;  // the binary had DWARF and every field it describes was compared
+  std::string disagreement;    // what DWARF corrected in the table (for a warning); empty if nothing
+};
+
+// The layout a binary of Go `go` is traced with; `dwarf` is its DWARF, or
+// nullptr when it has none. A supported version gets its table, checked
+// against DWARF where there is DWARF; where they disagree DWARF wins, and
+// `disagreement` says how. A version without a table (1.20, or newer than
+// the newest known) gets DWARF's offsets, and is refused, naming the version
+// and what is missing, unless DWARF describes every field. Widths BPF cannot
+// read are refused too.
+Result<LayoutChoice> choose_layout(const GoVersion& go, const DwarfTypes* dwarf);
 
 // Compares every offset of `layout` (and the widths BPF relies on) with the
 // binary's DWARF. Fails listing each mismatch, and each field the DWARF does

@@ -7,11 +7,15 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
+#include <map>
 
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 
+#include "api/site_methods.h"
 #include "util/log.h"
 
 namespace hotalloc::tracer {
@@ -25,7 +29,34 @@ int64_t now_unix_ms() {
       .count();
 }
 
-enum : uint64_t { kSignal = 1, kTimer, kWake, kEvents, kExits };
+enum : uint64_t { kSignal = 1, kTimer, kWake, kEvents, kExits, kScan, kInserts };
+
+// How often --discover scans /proc: each second when it must find new
+// processes that way, rarely when the exec tracepoint reports them and the
+// scan only catches what a full ring buffer dropped.
+constexpr std::chrono::milliseconds kScanFallback{1000};
+constexpr std::chrono::milliseconds kScanBackstop{10'000};
+
+uint64_t monotonic_usec() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+// What --pid and --exe ask for, by spec text.
+std::map<std::string, TargetSpec> requested_specs(const config::Options& o) {
+  std::map<std::string, TargetSpec> out;
+  for (const auto& text : o.exes)
+    if (auto spec = parse_exe_spec(text)) out.emplace(spec->text(), *spec);  // validated by the config
+  for (int pid : o.pids) out.emplace(pid_spec(pid).text(), pid_spec(pid));
+  return out;
+}
+
+std::string join_names(const std::vector<const config::Setting*>& settings) {
+  std::string out;
+  for (const auto* s : settings) out += (out.empty() ? "" : ", ") + s->name;
+  return out;
+}
 
 Status watch(int epfd, int fd, uint64_t tag) {
   epoll_event ev{};
@@ -43,18 +74,18 @@ void drain_fd(int fd) {
 
 }  // namespace
 
-Daemon::Daemon(const config::Options& options) : options_(options) {}
+Daemon::Daemon(const config::CommandLine& cli, const config::Options& options) : cli_(cli), options_(options) {}
 
 Daemon::~Daemon() {
   // Listeners stop first: they read state the rest owns.
   http_.reset();
   api_.reset();
-  for (int fd : {wake_fd_, timer_fd_, signal_fd_, epfd_})
+  for (int fd : {scan_fd_, wake_fd_, timer_fd_, signal_fd_, epfd_})
     if (fd >= 0) close(fd);
 }
 
-Result<std::unique_ptr<Daemon>> Daemon::start(const config::Options& options) {
-  std::unique_ptr<Daemon> d(new Daemon(options));
+Result<std::unique_ptr<Daemon>> Daemon::start(const config::CommandLine& cli, const config::Options& options) {
+  std::unique_ptr<Daemon> d(new Daemon(cli, options));
 
   model::DaemonInfo info;
   info.version = HOTALLOC_VERSION;
@@ -72,21 +103,29 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Options& options) {
     log()->info("BPF run-time statistics unavailable (needs CAP_SYS_ADMIN); hotalloc_bpf_prog_run_seconds_total stays 0");
 
   d->targets_ = std::make_unique<TargetManager>(*d->bpf_, *d->model_, target::ProcFs());
-  auto collector = collect::Collector::create(*d->bpf_, *d->model_, *d->targets_);
+  auto collector = collect::Collector::create(*d->bpf_, *d->model_, *d);
   if (!collector) return fail(collector.error());
   d->collector_ = std::move(*collector);
   d->targets_->set_collector(d->collector_.get());
+  d->heap_ = std::make_unique<collect::HeapCollector>(*d->model_, target::ProcFs());
+  d->targets_->set_heap_collector(d->heap_.get());
+  model::MapLimits limits;
+  limits.hot_keys_per_map = options.metrics_hot_keys;
+  limits.hot_key_maps = options.metrics_hot_maps;
+  limits.redact_keys = options.metrics_redact_keys;
+  d->model_->maps().set_limits(limits);
+  auto mode = parse_insert_mode(options.map_inserts);
+  if (!mode) return fail(mode.error().context("--map-inserts"));
+  d->inserts_ = std::make_unique<InsertTier>(
+      *mode, [t = d->targets_.get()](bool on) { return t->set_insert_probes(on); },
+      [m = d->model_.get()](int64_t now, int64_t duration) { return m->maps().open_window(now, duration); });
+  info.map_inserts = mode->text();
 
-  for (const auto& text : options.exes) {
-    auto spec = parse_exe_spec(text);
-    if (!spec) return fail(spec.error());
-    d->targets_->add(*spec);
-  }
-  for (const auto& text : options.pids) {
-    auto spec = parse_pid_spec(text);
-    if (!spec) return fail(spec.error());
-    d->targets_->add(*spec);
-  }
+  // --exe first: a --pid of the same binary is then already covered.
+  for (const auto& [text, spec] : requested_specs(options))
+    if (spec.kind == TargetSpec::Kind::exe) d->targets_->add(spec);
+  for (const auto& [text, spec] : requested_specs(options))
+    if (spec.kind == TargetSpec::Kind::pid) d->targets_->add(spec);
 
   d->epfd_ = epoll_create1(EPOLL_CLOEXEC);
   sigset_t mask;
@@ -98,17 +137,15 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Options& options) {
   d->signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   d->timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   d->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (d->epfd_ < 0 || d->signal_fd_ < 0 || d->timer_fd_ < 0 || d->wake_fd_ < 0)
+  d->scan_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (d->epfd_ < 0 || d->signal_fd_ < 0 || d->timer_fd_ < 0 || d->wake_fd_ < 0 || d->scan_fd_ < 0)
     return fail_errno(errno, "set up the event loop");
-  auto interval = options.collect_interval;
-  itimerspec its{};
-  its.it_interval.tv_sec = interval.count() / 1000;
-  its.it_interval.tv_nsec = (interval.count() % 1000) * 1000000;
-  its.it_value = its.it_interval;
-  timerfd_settime(d->timer_fd_, 0, &its, nullptr);
+  d->set_timer(d->timer_fd_, options.collect_interval());
   for (auto [fd, tag] : {std::pair{d->signal_fd_, kSignal}, {d->timer_fd_, kTimer}, {d->wake_fd_, kWake},
-                         {d->collector_->events_fd(), kEvents}, {d->targets_->exit_fd(), kExits}})
+                         {d->collector_->events_fd(), kEvents}, {d->targets_->exit_fd(), kExits},
+                         {d->scan_fd_, kScan}, {d->inserts_->fd(), kInserts}})
     if (auto st = watch(d->epfd_, fd, tag); !st) return fail(st.error());
+  d->apply_discovery(options);
 
   d->collect_and_publish();
 
@@ -118,11 +155,16 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Options& options) {
   d->http_ = std::move(*http);
 
   d->handler_ = std::make_unique<api::Handler>(*d);
-  api::ServerOptions so;
-  so.path = options.socket_path;
-  so.group = options.socket_group;
-  so.admin_uids.assign(options.admin_uids.begin(), options.admin_uids.end());
-  auto api = api::Server::start(so, *d->handler_);
+  // What SIGHUP does, for admins who can reach the socket but not the
+  // process; the event loop reloads as it does on the signal (blocked in
+  // every thread, so the signalfd receives it).
+  d->handler_->add({"reload", true, [](const api::Request&) -> api::Outcome {
+                      if (kill(getpid(), SIGHUP) != 0) return api::reject(api::ErrorCode::internal, "cannot signal itself");
+                      return nlohmann::json{{"reload", "requested"}};
+                    }});
+  api::add_heap_methods(*d->handler_, *d);
+  api::add_map_methods(*d->handler_, *d, *d);
+  auto api = api::Server::start(d->server_options(options), *d->handler_);
   if (!api) return fail(api.error().context("socket " + options.socket_path));
   d->api_ = std::move(*api);
 
@@ -134,11 +176,29 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Options& options) {
 
 void Daemon::collect_and_publish() {
   collector_->poll();
+  heap_->poll();
   model_->set_ready(targets_->any_attached());
   if (api_) model_->set_socket_requests(api_->request_counts());
   model_->publish(now_unix_ms());
   std::lock_guard lock(fresh_mu_);
   fresh_cv_.notify_all();
+}
+
+Result<nlohmann::json> Daemon::set_map_inserts(const std::optional<std::string>& mode, int64_t for_ms) {
+  std::optional<InsertMode> parsed;
+  if (mode) {
+    auto m = parse_insert_mode(*mode);
+    if (!m) return fail(m.error());
+    parsed = *m;
+  }
+  auto answer = inserts_->request(parsed, for_ms);
+  if (!answer) return fail(answer.error());
+  nlohmann::json window = nullptr;
+  if (answer->window)
+    window = {{"id", answer->window->id},
+              {"start_unix_ms", answer->window->start_ms},
+              {"end_unix_ms", answer->window->end_ms}};
+  return nlohmann::json{{"mode", answer->mode}, {"on", answer->on}, {"window", window}};
 }
 
 model::SnapshotPtr Daemon::snapshot(std::chrono::milliseconds max_age) {
@@ -152,13 +212,20 @@ model::SnapshotPtr Daemon::snapshot(std::chrono::milliseconds max_age) {
   return model_->latest();
 }
 
-int Daemon::run() {
+std::string Daemon::status_text() const {
   auto snap = model_->latest();
-  size_t attached = 0;
-  for (const auto& t : snap->targets) attached += t.state == model::TargetState::attached;
-  std::string status = fmt::format("tracing {} of {} targets", attached, snap->targets.size());
+  size_t attached = 0, listed = 0;
+  for (const auto& t : snap->targets) {
+    attached += t.state == model::TargetState::attached;
+    listed += t.state != model::TargetState::detached;
+  }
+  return fmt::format("tracing {} of {} targets{}", attached, listed, discovery_ ? ", discovering" : "");
+}
+
+int Daemon::run() {
+  std::string status = status_text();
   sd_notifyf(0, "READY=1\nSTATUS=%s", status.c_str());
-  log()->info("ready: {}; metrics on http://{}{}, socket {}", status, snap->daemon.http_address,
+  log()->info("ready: {}; metrics on http://{}{}, socket {}", status, model_->latest()->daemon.http_address,
               options_.telemetry_path, options_.socket_path);
 
   for (;;) {
@@ -176,7 +243,7 @@ int Daemon::run() {
           signalfd_siginfo si{};
           while (read(signal_fd_, &si, sizeof si) == sizeof si) {
             if (si.ssi_signo == SIGHUP) {
-              log()->info("SIGHUP: nothing to reload yet (no config file support)");
+              reload();
               continue;
             }
             sd_notify(0, "STOPPING=1");
@@ -189,10 +256,127 @@ int Daemon::run() {
         case kWake: drain_fd(wake_fd_); publish = true; break;
         case kEvents: collector_->drain_events(); break;
         case kExits: targets_->handle_exits(); publish = true; break;
+        case kInserts: {
+          inserts_->on_timer();
+          model::DaemonInfo info = model_->latest()->daemon;
+          info.map_inserts = inserts_->mode_text();
+          model_->set_daemon(info);
+          break;
+        }
+        case kScan: drain_fd(scan_fd_); discover_all(); publish = true; break;
       }
     }
     if (publish) collect_and_publish();
   }
+}
+
+
+void Daemon::set_timer(int fd, std::chrono::milliseconds interval) {
+  itimerspec its{};
+  its.it_interval.tv_sec = interval.count() / 1000;
+  its.it_interval.tv_nsec = (interval.count() % 1000) * 1000000;
+  its.it_value = its.it_interval;
+  timerfd_settime(fd, 0, &its, nullptr);
+}
+
+api::ServerOptions Daemon::server_options(const config::Options& o) const {
+  api::ServerOptions so;
+  so.path = o.socket_path;
+  so.group = o.socket_group;
+  so.admin_uids.assign(o.admin_uids.begin(), o.admin_uids.end());
+  so.max_clients = o.socket_max_clients;
+  so.max_request_bytes = o.socket_max_request_bytes;
+  so.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(o.socket_idle_timeout);
+  return so;
+}
+
+void Daemon::on_process_seen(int pid, uint32_t target_id) { targets_->on_process_seen(pid, target_id); }
+
+void Daemon::on_exec(int pid) {
+  if (!discovery_) return;
+  // A traced process that execs runs another program: what it was traced as is over.
+  if (std::ranges::count(targets_->discovered_pids(), pid) > 0) targets_->remove(discovered_spec(pid));
+  if (auto id = discovery_->examine(pid, true))
+    if (!targets_->add(discovered_spec(id->pid))) discovery_->refuse_binary(*id);
+}
+
+void Daemon::discover_all() {
+  if (!discovery_) return;
+  for (const auto& id : discovery_->scan())
+    if (!targets_->add(discovered_spec(id.pid))) discovery_->refuse_binary(id);
+}
+
+void Daemon::apply_discovery(const config::Options& next) {
+  if (!next.discover) {
+    if (!discovery_) return;
+    for (int pid : targets_->discovered_pids()) targets_->remove(discovered_spec(pid));
+    exec_link_ = probes::Link();
+    discovery_.reset();
+    set_timer(scan_fd_, std::chrono::milliseconds(0));
+    log()->info("discovery off");
+    return;
+  }
+  // A fresh start: new patterns, and binaries refused before get another try.
+  discovery_ = std::make_unique<Discovery>(target::ProcFs(), next.match);
+  for (int pid : targets_->discovered_pids())
+    if (!discovery_->examine(pid)) targets_->remove(discovered_spec(pid));
+  if (!exec_link_) {
+    if (auto link = bpf_->attach_exec_tracepoint()) {
+      exec_link_ = std::move(*link);
+    } else {
+      log()->warn("{}; --discover finds new processes by scanning /proc every {} ms instead",
+                  link.error().message, kScanFallback.count());
+    }
+  }
+  set_timer(scan_fd_, exec_link_ ? kScanBackstop : kScanFallback);
+  discover_all();
+  std::string filter;
+  for (const auto& m : next.match) filter += (filter.empty() ? " matching " : " or ") + m;
+  log()->info("discovering Go processes{} ({})", filter, exec_link_ ? "exec tracepoint" : "/proc scans");
+}
+
+void Daemon::apply_targets(const config::Options& next) {
+  auto before = requested_specs(options_);
+  auto after = requested_specs(next);
+  for (const auto& [text, spec] : before)
+    if (!after.contains(text)) targets_->remove(spec);
+  for (auto kind : {TargetSpec::Kind::exe, TargetSpec::Kind::pid})
+    for (const auto& [text, spec] : after)
+      if (spec.kind == kind && !before.contains(text)) targets_->add(spec);
+}
+
+// The configuration is resolved afresh: defaults, the file as it is now, the
+// flags given at start. A file that does not resolve changes nothing.
+void Daemon::reload() {
+  std::string source = cli_.config_path ? *cli_.config_path : std::string("the command line");
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+             static_cast<unsigned long long>(monotonic_usec()), source.c_str());
+  auto next = config::resolve(cli_);
+  if (!next) {
+    log()->warn("reload rejected, the running configuration stays: {}", next.error().message);
+  } else {
+    config::Options applied = options_;
+    std::vector<const config::Setting*> changed, kept;
+    for (const config::Setting* s : config::changed_settings(options_, *next)) {
+      if (s->reloadable) {
+        s->copy(applied, *next);
+        changed.push_back(s);
+      } else {
+        kept.push_back(s);
+      }
+    }
+    if (!kept.empty()) log()->warn("reload: {} changed, which needs a restart; the running values stay", join_names(kept));
+    if (applied.log_level != options_.log_level) logging::set_level(applied.log_level);
+    apply_targets(applied);
+    if (applied.discover != options_.discover || applied.match != options_.match) apply_discovery(applied);
+    if (applied.collect_interval_ms != options_.collect_interval_ms) set_timer(timer_fd_, applied.collect_interval());
+    api_->update(server_options(applied));
+    options_ = std::move(applied);
+    collect_and_publish();
+    log()->info("reloaded {}: {}", source, changed.empty() ? std::string("nothing changed") : "applied " + join_names(changed));
+  }
+  std::string status = status_text();
+  sd_notifyf(0, "READY=1\nSTATUS=%s", status.c_str());
 }
 
 }  // namespace hotalloc::tracer

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <set>
 
 #include "target/runtime_layout.h"
 #include "util/log.h"
@@ -41,8 +42,7 @@ TargetManager::Target& TargetManager::target_named(const std::string& name) {
 TargetManager::Target& TargetManager::failed_target(const TargetSpec& spec, const std::string& name,
                                                     const std::string& reason, const Error& err) {
   Target& t = target_named(name);
-  if (std::none_of(t.specs.begin(), t.specs.end(), [&](const TargetSpec& s) { return s.text() == spec.text(); }))
-    t.specs.push_back(spec);
+  add_spec(t, spec);
   bool attached = false;
   for (const auto& a : attachments_) attached |= a.target == t.info.id;
   if (!attached) {
@@ -72,8 +72,14 @@ Result<TargetManager::BinaryKey> TargetManager::load_binary(const std::string& p
   if (next_layout_id_ >= HA_MAX_LAYOUTS) return fail("too many distinct binaries traced (max {})", HA_MAX_LAYOUTS);
   auto go = target::GoBinary::open(path);
   if (!go) return fail(go.error());
-  auto layout = target::runtime_layout((*go)->go_version());
-  if (!layout) return fail(layout.error().context(path));
+  // GoBinary::open chose the layout: the version's table, checked against DWARF when there is DWARF.
+  const target::LayoutChoice& layout = (*go)->layout();
+  if (!layout.disagreement.empty())
+    log()->warn("{}: Go {} runtime layout taken from DWARF, which disagrees with hotalloc's table: {}", path,
+                (*go)->go_version().name(), layout.disagreement);
+  else if (layout.source == target::LayoutSource::dwarf)
+    log()->info("{}: Go {} has no layout table; using the offsets its DWARF describes", path,
+                (*go)->go_version().name());
   auto plan = probes::plan_probes(**go);
   if (!plan) return fail(plan.error());
 
@@ -81,7 +87,7 @@ Result<TargetManager::BinaryKey> TargetManager::load_binary(const std::string& p
   b.go = *go;
   b.layout_id = next_layout_id_++;
   b.plan = std::move(*plan);
-  if (auto st2 = bpf_.set_layout(b.layout_id, probes::to_bpf_layout(*layout)); !st2) return fail(st2.error());
+  if (auto st2 = bpf_.set_layout(b.layout_id, probes::to_bpf_layout(layout.layout)); !st2) return fail(st2.error());
   for (const auto& p : b.plan.probes)
     log()->debug("{}: {} at +{} ({}, {}) file offset {:#x}", path, p.symbol, p.site.offset,
                  probes::to_string(p.site.placement), p.site.instruction, p.attach_offset);
@@ -95,18 +101,18 @@ const TargetManager::Attachment* TargetManager::covering_attachment(const Binary
   return nullptr;
 }
 
-Status TargetManager::attach(Target& t, const BinaryKey& key, const std::string& path, int pid) {
+Status TargetManager::attach(Target& t, const BinaryKey& key, const std::string& path, int pid,
+                             const std::string& spec) {
   const Binary& bin = binaries_.at(key);
   Attachment a;
+  a.spec = spec;
   a.target = t.info.id;
   a.binary = key;
   a.pid = pid;
-  for (const auto& p : bin.plan.probes) {
-    uint64_t cookie = HA_COOKIE(bin.layout_id, t.info.id, p.probe, p.cookie_flags());
-    auto link = bpf_.attach_uprobe(p.probe, path, p.attach_offset, pid, cookie);
-    if (!link) return fail(link.error());
-    a.links.push_back(std::move(*link));
-  }
+  a.path = path;
+  if (auto st = attach_tier(a, probes::Tier::always, a.links); !st) return st;
+  if (inserts_on_)
+    if (auto st = attach_tier(a, probes::Tier::inserts, a.insert_links); !st) return st;
   // A whole-binary attachment supersedes pid-filtered ones on the same
   // binary: keeping both would count those processes twice.
   if (pid == -1)
@@ -124,7 +130,7 @@ Status TargetManager::attach(Target& t, const BinaryKey& key, const std::string&
     s.instruction = p.site.instruction;
     s.placement = probes::to_string(p.site.placement);
     s.emulated = p.site.emulated;
-    s.attached = true;
+    s.attached = p.tier == probes::Tier::always || inserts_on_;
     t.info.probes.push_back(std::move(s));
   }
   t.info.state = model::TargetState::attached;
@@ -134,45 +140,58 @@ Status TargetManager::attach(Target& t, const BinaryKey& key, const std::string&
   return {};
 }
 
-void TargetManager::add(const TargetSpec& spec) {
-  if (spec.kind == TargetSpec::Kind::pid) {
-    auto id = procfs_.identity(spec.pid);
-    if (!id) {
-      failed_target(spec, fmt::format("pid-{}", spec.pid), "no_process", id.error());
-      return;
+bool TargetManager::add_process(const TargetSpec& spec) {
+  const bool discovered = spec.kind == TargetSpec::Kind::discovered;
+  auto id = procfs_.identity(spec.pid);
+  if (!id) {
+    if (discovered) {
+      log()->debug("discovered pid {} is gone: {}", spec.pid, id.error().message);
+      return true;
     }
-    Target& t = target_named(target_name_for(id->exe_path));
-    t.specs.push_back(spec);
-    std::string path = procfs_.exe_link(spec.pid);
-    auto key = load_binary(path);
-    if (!key) {
-      failed_target(spec, t.info.name, "bad_binary", key.error().context(fmt::format("pid {}", spec.pid)));
-      return;
-    }
-    if (const Attachment* a = covering_attachment(*key, spec.pid)) {
-      log()->info("pid {} is already traced as target {}", spec.pid, targets_.at(a->target).info.name);
-    } else if (auto st = attach(t, *key, path, spec.pid); !st) {
-      failed_target(spec, t.info.name, "attach", st.error());
-      return;
-    }
-    t.info.exe = id->exe_path;
-    publish(t);
-    track_process(t.info.id, *id);
-    log()->info("tracing pid {} ({}, {}) as target {}", spec.pid, id->exe_path, t.info.go_version, t.info.name);
-    return;
+    failed_target(spec, fmt::format("pid-{}", spec.pid), "no_process", id.error());
+    return false;
   }
+  std::string name = target_name_for(id->exe_path);
+  std::string path = procfs_.exe_link(spec.pid);
+  auto key = load_binary(path);
+  if (!key) {
+    failed_target(spec, name, "bad_binary", key.error().context(fmt::format("pid {}", spec.pid)));
+    return false;
+  }
+  if (const Attachment* a = covering_attachment(*key, spec.pid)) {
+    // Named once: a discovered process another spec already traces stays in its target.
+    if (!discovered) log()->info("pid {} is already traced as target {}", spec.pid, targets_.at(a->target).info.name);
+    if (!discovered) add_spec(targets_.at(a->target), spec);
+    return true;
+  }
+  Target& t = target_named(name);
+  add_spec(t, spec);
+  if (auto st = attach(t, *key, path, spec.pid, spec.text()); !st) {
+    failed_target(spec, t.info.name, "attach", st.error());
+    return false;
+  }
+  t.info.exe = id->exe_path;
+  publish(t);
+  track_process(t.info.id, *id);
+  log()->info("tracing pid {} ({}, {}) as target {}{}", spec.pid, id->exe_path, t.info.go_version, t.info.name,
+              discovered ? " (discovered)" : "");
+  return true;
+}
+
+bool TargetManager::add(const TargetSpec& spec) {
+  if (spec.kind != TargetSpec::Kind::exe) return add_process(spec);
 
   std::string name = spec.name.empty() ? target_name_for(spec.path) : spec.name;
   Target& t = target_named(name);
-  t.specs.push_back(spec);
+  add_spec(t, spec);
   auto key = load_binary(spec.path);
   if (!key) {
     failed_target(spec, name, "bad_binary", key.error());
-    return;
+    return false;
   }
-  if (auto st = attach(t, *key, spec.path, -1); !st) {
+  if (auto st = attach(t, *key, spec.path, -1, spec.text()); !st) {
     failed_target(spec, name, "attach", st.error());
-    return;
+    return false;
   }
   t.info.exe = spec.path;
   publish(t);
@@ -184,6 +203,74 @@ void TargetManager::add(const TargetSpec& spec) {
     if (id && BinaryKey{static_cast<dev_t>(id->exe_dev), static_cast<ino_t>(id->exe_ino)} == *key)
       track_process(t.info.id, *id);
   }
+  return true;
+}
+
+void TargetManager::remove(const TargetSpec& spec) {
+  const std::string text = spec.text();
+  const bool per_process = spec.kind != TargetSpec::Kind::exe;
+  std::set<uint32_t> affected;
+  bool whole_binary_gone = false;
+  // Destroying the attachments detaches their links, and only theirs.
+  std::erase_if(attachments_, [&](const Attachment& a) {
+    if (a.spec != text || (per_process && a.pid != spec.pid)) return false;
+    affected.insert(a.target);
+    whole_binary_gone |= a.pid == -1;
+    return true;
+  });
+  std::vector<int> uncovered;
+  for (const auto& [pid, p] : processes_)
+    if (affected.contains(p.target) && !covering_attachment(p.binary, pid)) uncovered.push_back(pid);
+  for (int pid : uncovered) untrack(pid);
+
+  for (auto& [id, t] : targets_) {
+    bool still_used = std::ranges::any_of(attachments_, [&](const Attachment& a) { return a.spec == text && a.target == id; });
+    bool had = std::erase_if(t.specs, [&](const TargetSpec& s) { return s.text() == text && !still_used; }) > 0;
+    if (!had && !affected.contains(id)) continue;
+    bool attached = std::ranges::any_of(attachments_, [&](const Attachment& a) { return a.target == id; });
+    if (!attached && t.specs.empty()) {
+      t.info.state = model::TargetState::detached;
+      for (auto& p : t.info.probes) p.attached = false;
+      log()->info("target {} detached: no longer asked for", t.info.name);
+    } else if (!attached && t.info.state == model::TargetState::attached) {
+      t.info.state = model::TargetState::exited;
+      for (auto& p : t.info.probes) p.attached = false;
+    }
+    publish(t);
+  }
+
+  // A whole-binary attachment had superseded the pid-filtered ones on its
+  // binary; the --pid specs it covered need theirs back.
+  if (whole_binary_gone) {
+    std::vector<TargetSpec> orphans;
+    for (const auto& [id, t] : targets_)
+      for (const auto& s : t.specs)
+        if (s.kind == TargetSpec::Kind::pid && std::ranges::none_of(attachments_, [&](const Attachment& a) { return a.pid == s.pid; }))
+          orphans.push_back(s);
+    for (const auto& s : orphans) add_process(s);
+  }
+}
+
+std::vector<int> TargetManager::discovered_pids() const {
+  const std::string text = discovered_spec(0).text();
+  std::vector<int> out;
+  for (const auto& a : attachments_)
+    if (a.spec == text) out.push_back(a.pid);
+  return out;
+}
+
+void TargetManager::add_spec(Target& t, const TargetSpec& spec) {
+  if (std::ranges::none_of(t.specs, [&](const TargetSpec& s) { return s.text() == spec.text(); })) t.specs.push_back(spec);
+}
+
+void TargetManager::untrack(int pid) {
+  auto it = processes_.find(pid);
+  if (it == processes_.end()) return;
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, it->second.pidfd, nullptr);
+  close(it->second.pidfd);
+  processes_.erase(it);
+  if (collector_) collector_->retire_process(pid);
+  else model_.process_exited(pid);
 }
 
 void TargetManager::track_process(uint32_t target, const target::ProcessIdentity& id) {
@@ -200,7 +287,9 @@ void TargetManager::track_process(uint32_t target, const target::ProcessIdentity
   ev.events = EPOLLIN;
   ev.data.u64 = static_cast<uint64_t>(id.pid);
   epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
-  processes_[id.pid] = Process{target, id.start_time, fd};
+  processes_[id.pid] = Process{target, {static_cast<dev_t>(id.exe_dev), static_cast<ino_t>(id.exe_ino)}, id.start_time, fd};
+  auto bin = binaries_.find(processes_[id.pid].binary);
+  if (heap_ && bin != binaries_.end()) heap_->track(id, bin->second.go);
 }
 
 void TargetManager::on_process_seen(int pid, uint32_t target_id) {
@@ -223,11 +312,7 @@ void TargetManager::handle_exits() {
     auto it = processes_.find(pid);
     if (it == processes_.end()) continue;
     uint32_t target = it->second.target;
-    epoll_ctl(epfd_, EPOLL_CTL_DEL, it->second.pidfd, nullptr);
-    close(it->second.pidfd);
-    processes_.erase(it);
-    if (collector_) collector_->retire_process(pid);
-    else model_.process_exited(pid);
+    untrack(pid);
 
     // A pid-filtered attachment has nothing left to trace.
     std::erase_if(attachments_, [&](const Attachment& a) { return a.pid == pid; });
@@ -241,6 +326,39 @@ void TargetManager::handle_exits() {
     publish(t);
     log()->info("process {} of target {} exited", pid, t.info.name);
   }
+}
+
+Status TargetManager::attach_tier(Attachment& a, probes::Tier tier, std::vector<probes::Link>& out) {
+  const Binary& bin = binaries_.at(a.binary);
+  for (const auto& p : bin.plan.probes) {
+    if (p.tier != tier) continue;
+    uint64_t cookie = HA_COOKIE(bin.layout_id, a.target, p.probe, p.cookie_flags());
+    auto link = bpf_.attach_uprobe(p.probe, a.path, p.attach_offset, a.pid, cookie);
+    if (!link) return fail(link.error());
+    out.push_back(std::move(*link));
+  }
+  return {};
+}
+
+void TargetManager::mark_insert_probes(Target& t) {
+  for (auto& s : t.info.probes)
+    if (s.probe.starts_with("mapassign")) s.attached = inserts_on_ && t.info.state == model::TargetState::attached;
+  publish(t);
+}
+
+Status TargetManager::set_insert_probes(bool on) {
+  if (on == inserts_on_) return {};
+  inserts_on_ = on;
+  Status result;
+  for (auto& a : attachments_) {
+    if (!on) {
+      a.insert_links.clear();
+    } else if (a.insert_links.empty()) {
+      if (auto st = attach_tier(a, probes::Tier::inserts, a.insert_links); !st && result) result = st;
+    }
+  }
+  for (auto& [id, t] : targets_) mark_insert_probes(t);
+  return result;
 }
 
 bool TargetManager::any_attached() const {

@@ -8,6 +8,8 @@
 // pid filter. A process is covered by at most one attachment, or it would be
 // counted twice. Exits are noticed through pidfds; the exited process's
 // final counts are folded into its target before its kernel slot is freed.
+// A config reload removes specs: only their own attachments go, every other
+// probe stays attached.
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "collect/collector.h"
+#include "collect/heap_collector.h"
 #include "model/model.h"
 #include "probes/bpf_objects.h"
 #include "probes/hooks.h"
@@ -28,30 +31,43 @@
 
 namespace hotalloc::tracer {
 
-class TargetManager final : public collect::EventHandler {
+class TargetManager final {
  public:
   TargetManager(probes::BpfObjects& bpf, model::Model& model, target::ProcFs procfs);
-  ~TargetManager() override;
+  ~TargetManager();
   TargetManager(const TargetManager&) = delete;
   TargetManager& operator=(const TargetManager&) = delete;
 
   void set_collector(collect::Collector* c) { collector_ = c; }
+  // Each traced process's heap profile is read from then on.
+  void set_heap_collector(collect::HeapCollector* h) { heap_ = h; }
 
   // Starts tracing what `spec` selects. A failure (no such process, not a Go
   // binary, an unsupported version...) is recorded on the target and logged;
-  // the daemon goes on with its other targets.
-  void add(const TargetSpec& spec);
+  // the daemon goes on with its other targets. False on such a failure; a
+  // discovered process that is gone meanwhile is ignored, not a failure.
+  bool add(const TargetSpec& spec);
+
+  // Stops tracing what `spec` selected: its attachments are detached and the
+  // processes no other attachment covers are retired (their counts stay in
+  // their target). A target left with no spec is `detached`.
+  void remove(const TargetSpec& spec);
+  // The discovered processes being traced.
+  std::vector<int> discovered_pids() const;
 
   // An fd that becomes readable when a traced process exits.
   int exit_fd() const { return epfd_; }
   // Retires every process that has exited.
   void handle_exits();
 
-  // collect::EventHandler: a traced binary's new process made its first
-  // allocation.
-  void on_process_seen(int pid, uint32_t target_id) override;
+  // A traced binary's new process made its first allocation.
+  void on_process_seen(int pid, uint32_t target_id);
 
   bool any_attached() const;
+
+  // Attaches (on) or detaches (off) the map-insert tier in every traced
+  // binary, leaving the always-on probes alone; new attachments follow.
+  Status set_insert_probes(bool on);
 
  private:
   struct BinaryKey {
@@ -65,13 +81,17 @@ class TargetManager final : public collect::EventHandler {
     probes::ProbePlan plan;
   };
   struct Attachment {
+    std::string spec;  // TargetSpec::text() of the spec that asked for it
     uint32_t target = 0;
     BinaryKey binary;
     int pid = -1;  // -1: every process of the binary
+    std::string path;  // what the links attach to
     std::vector<probes::Link> links;
+    std::vector<probes::Link> insert_links;  // the insert tier, while it is on
   };
   struct Process {
     uint32_t target = 0;
+    BinaryKey binary;
     uint64_t start_time = 0;
     int pidfd = -1;
   };
@@ -84,15 +104,21 @@ class TargetManager final : public collect::EventHandler {
   Target& failed_target(const TargetSpec& spec, const std::string& name, const std::string& reason,
                         const Error& err);
   Result<BinaryKey> load_binary(const std::string& path);
-  Status attach(Target& t, const BinaryKey& key, const std::string& path, int pid);
+  Status attach(Target& t, const BinaryKey& key, const std::string& path, int pid, const std::string& spec);
+  bool add_process(const TargetSpec& spec);
+  void add_spec(Target& t, const TargetSpec& spec);
+  void untrack(int pid);
   void track_process(uint32_t target, const target::ProcessIdentity& id);
   void publish(Target& t);
   const Attachment* covering_attachment(const BinaryKey& key, int pid) const;
+  Status attach_tier(Attachment& a, probes::Tier tier, std::vector<probes::Link>& out);
+  void mark_insert_probes(Target& t);
 
   probes::BpfObjects& bpf_;
   model::Model& model_;
   target::ProcFs procfs_;
   collect::Collector* collector_ = nullptr;
+  collect::HeapCollector* heap_ = nullptr;
   int epfd_ = -1;
 
   std::map<uint32_t, Target> targets_;  // ids start at 1 (0 means "unknown" in BPF)
@@ -100,6 +126,7 @@ class TargetManager final : public collect::EventHandler {
   std::vector<Attachment> attachments_;
   std::map<int, Process> processes_;
   uint16_t next_layout_id_ = 0;
+  bool inserts_on_ = false;
 };
 
 }  // namespace hotalloc::tracer

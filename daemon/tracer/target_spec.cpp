@@ -1,22 +1,23 @@
 #include "tracer/target_spec.h"
 
-#include <charconv>
-
 namespace hotalloc::tracer {
 
 std::string TargetSpec::text() const {
   if (kind == Kind::pid) return fmt::format("pid:{}", pid);
+  if (kind == Kind::discovered) return "discover";
   return name.empty() ? "exe:" + path : fmt::format("exe:{}={}", name, path);
 }
 
-Result<TargetSpec> parse_pid_spec(const std::string& text) {
-  int pid = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
-  if (ec != std::errc() || end != text.data() + text.size() || pid <= 0)
-    return fail("--pid {}: not a process id", text);
+TargetSpec pid_spec(int pid) {
   TargetSpec s;
   s.kind = TargetSpec::Kind::pid;
   s.pid = pid;
+  return s;
+}
+
+TargetSpec discovered_spec(int pid) {
+  TargetSpec s = pid_spec(pid);
+  s.kind = TargetSpec::Kind::discovered;
   return s;
 }
 
@@ -28,11 +29,11 @@ Result<TargetSpec> parse_exe_spec(const std::string& text) {
   if (eq != std::string::npos && !text.starts_with('/')) {
     s.name = text.substr(0, eq);
     s.path = text.substr(eq + 1);
-    if (s.name.empty()) return fail("--exe {}: empty target name before '='", text);
+    if (s.name.empty()) return fail("\"{}\": empty target name before '='", text);
   } else {
     s.path = text;
   }
-  if (!s.path.starts_with('/')) return fail("--exe {}: the path must be absolute", text);
+  if (!s.path.starts_with('/')) return fail("\"{}\": the path must be absolute", text);
   return s;
 }
 

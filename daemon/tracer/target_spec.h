@@ -1,4 +1,5 @@
-// How a user names what to trace: --pid PID or --exe [NAME=]PATH.
+// How a user names what to trace: --pid PID, --exe [NAME=]PATH, or a process
+// --discover found.
 #pragma once
 
 #include <string>
@@ -8,16 +9,17 @@
 namespace hotalloc::tracer {
 
 struct TargetSpec {
-  enum class Kind { pid, exe };
+  enum class Kind { pid, exe, discovered };
   Kind kind = Kind::pid;
-  int pid = 0;       // Kind::pid
+  int pid = 0;       // Kind::pid and Kind::discovered
   std::string path;  // Kind::exe
   std::string name;  // the target label; empty means the executable's basename
 
-  std::string text() const;  // "pid:123", "exe:api=/usr/bin/api"
+  std::string text() const;  // "pid:123", "exe:api=/usr/bin/api", "discover"
 };
 
-Result<TargetSpec> parse_pid_spec(const std::string& text);
+TargetSpec pid_spec(int pid);
+TargetSpec discovered_spec(int pid);
 Result<TargetSpec> parse_exe_spec(const std::string& text);
 
 // The default target name for an executable path: its basename, without the

@@ -12,6 +12,7 @@
 #include "support/child_process.h"
 #include "support/daemon_harness.h"
 #include "support/env.h"
+#include "support/go_matrix.h"
 
 namespace hotalloc::testing {
 namespace {
@@ -93,11 +94,7 @@ TEST_P(ExeTarget, LaterProcessesCountedFromFirstAllocationAndKeptAfterExit) {
   std::filesystem::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(GoVersions, ExeTarget, ::testing::ValuesIn(go_versions()), [](const auto& info) {
-  std::string v = info.param;
-  std::replace(v.begin(), v.end(), '.', '_');
-  return "go" + v;
-});
+INSTANTIATE_TEST_SUITE_P(GoVersions, ExeTarget, ::testing::ValuesIn(go_versions()), go_version_name);
 
 }  // namespace
 }  // namespace hotalloc::testing

@@ -1,6 +1,7 @@
 // hotalloc's per-size-class counts against the Go runtime's own
-// runtime/metrics, for the same phase of a real program, on several Go
-// versions, normal and stripped builds.
+// runtime/metrics, for the same phase of a real program, over the test
+// matrix: every Go version, normal, stripped and PIE builds; and cgo
+// binaries, dynamically and statically linked.
 //
 // The program (tests/targets/sizes) stops at two quiescent points: each time
 // runtime.GC() has just flushed every mcache and the runtime's counters were
@@ -11,10 +12,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "support/alloc_counts.h"
 #include "support/child_process.h"
 #include "support/daemon_harness.h"
 #include "support/env.h"
+#include "support/go_matrix.h"
+#include "support/sizes_phase.h"
 
 namespace hotalloc::testing {
 namespace {
@@ -22,12 +24,11 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class SizeClassAccuracy : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+class SizeClassAccuracy : public ::testing::TestWithParam<GoBuild> {};
 
 TEST_P(SizeClassAccuracy, MatchesRuntimeMetrics) {
   HOTALLOC_REQUIRE(geteuid() == 0, "needs root to load BPF programs and attach uprobes");
-  auto [version, mode] = GetParam();
-  auto bin = go_target("sizes", version, mode);
+  auto bin = go_target("sizes", GetParam().version, GetParam().mode);
   ASSERT_TRUE(bin) << bin.error().message;
 
   auto prog = ChildProcess::spawn({*bin});
@@ -38,64 +39,36 @@ TEST_P(SizeClassAccuracy, MatchesRuntimeMetrics) {
   auto daemon = DaemonHarness::start({"--pid", std::to_string(prog->pid())});
   ASSERT_TRUE(daemon) << daemon.error().message;
   auto& d = **daemon;
-  auto attached = d.wait_for("targets", json::object(), [](const json& r) {
-    return !r.at("targets").empty() && r["targets"][0].at("state") == "attached";
-  }, 10s);
-  ASSERT_TRUE(attached) << attached.error().message << "\n" << d.log();
-  std::string name = (*attached)["targets"][0].at("name");
+  std::string name = wait_attached(d);
+  ASSERT_FALSE(name.empty());
 
-  // Placement: every probe sits on an instruction the kernel emulates.
+  // Placement: the span-accounting probes are attached, and every prologue
+  // probe sits on an instruction the kernel emulates (return probes read
+  // results where the RET is; on-demand tiers are not attached yet).
   auto status = d.call("status");
   ASSERT_TRUE(status) << status.error().message;
+  int accounting = 0;
   for (const auto& t : status->at("targets"))
     for (const auto& p : t.at("probes")) {
-      EXPECT_TRUE(p.at("attached").get<bool>()) << p.dump();
-      EXPECT_TRUE(p.at("emulated").get<bool>()) << "probe not on an emulated instruction: " << p.dump();
+      std::string probe = p.at("probe");
+      if (probe == "refill" || probe == "release_all" || probe == "alloc_large") {
+        accounting++;
+        EXPECT_TRUE(p.at("attached").get<bool>()) << p.dump();
+      }
+      if (p.at("placement") != "return")
+        EXPECT_TRUE(p.at("emulated").get<bool>()) << "probe not on an emulated instruction: " << p.dump();
     }
+  EXPECT_EQ(accounting, 3) << status->dump();
 
-  ASSERT_TRUE(prog->write_line("mark"));
-  ASSERT_TRUE(prog->read_line(30s).value_or("").starts_with("marked "));
-  auto before = d.call("sizeclasses", {{"target", name}});
-  ASSERT_TRUE(before) << before.error().message;
-
-  ASSERT_TRUE(prog->write_line("phase"));
-  auto line = prog->read_line(60s);
-  ASSERT_TRUE(line) << "the test program did not report its phase";
-  AllocTotals runtime = from_runtime(json::parse(*line));
-  auto after = d.call("sizeclasses", {{"target", name}});
-  ASSERT_TRUE(after) << after.error().message;
-
-  AllocTotals got = from_hotalloc(*after, name) - from_hotalloc(*before, name);
-
-  int checked = 0;
-  for (const auto& [size, want] : runtime.by_size) {
-    if (want < 1000) continue;
-    checked++;
-    EXPECT_LE(relative_error(got.by_size[size], want), 0.01)
-        << "size class " << size << ": hotalloc " << got.by_size[size] << ", runtime " << want;
-  }
-  EXPECT_GE(checked, 10) << "the workload should exercise at least 10 size classes with >= 1000 objects";
-  EXPECT_LE(relative_error(got.objects, runtime.objects), 0.005) << "objects: hotalloc " << got.objects << ", runtime " << runtime.objects;
-  EXPECT_LE(relative_error(got.bytes, runtime.bytes), 0.005) << "bytes: hotalloc " << got.bytes << ", runtime " << runtime.bytes;
-  EXPECT_LE(relative_error(got.tiny, runtime.tiny), 0.01) << "tiny: hotalloc " << got.tiny << ", runtime " << runtime.tiny;
-  EXPECT_EQ(got.large, runtime.large);
-
+  expect_phase_matches_runtime(*prog, d, name);
   prog->write_line("quit");
 }
 
-std::vector<std::tuple<std::string, std::string>> cases() {
-  std::vector<std::tuple<std::string, std::string>> out;
-  for (const auto& v : go_versions())
-    for (const char* mode : {"default", "stripped"}) out.emplace_back(v, mode);
-  return out;
-}
+HOTALLOC_GO_MATRIX(SizeClassAccuracy);
 
-INSTANTIATE_TEST_SUITE_P(GoVersions, SizeClassAccuracy, ::testing::ValuesIn(cases()),
-                         [](const auto& info) {
-                           std::string v = std::get<0>(info.param);
-                           std::replace(v.begin(), v.end(), '.', '_');
-                           return "go" + v + "_" + std::get<1>(info.param);
-                         });
+// Binaries with C in them: cgo, dynamically linked against libc (C code
+// before Go's in .text), and the same linked fully statically.
+INSTANTIATE_TEST_SUITE_P(WithC, SizeClassAccuracy, ::testing::ValuesIn(go_builds({"cgo", "static"})), go_build_name);
 
 }  // namespace
 }  // namespace hotalloc::testing

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <sys/wait.h>
 
@@ -12,13 +13,15 @@ bool under_ci() {
   return ci && std::string_view(ci) == "true";
 }
 
-std::vector<std::string> go_versions() {
+std::vector<std::string> env_words(const char* var, const char* fallback) {
   std::vector<std::string> out;
-  const char* env = std::getenv("HOTALLOC_GO_VERSIONS");
-  std::istringstream in(env && *env ? env : "1.19 1.26");
-  for (std::string v; in >> v;) out.push_back(v);
+  const char* env = std::getenv(var);
+  std::istringstream in(env && *env ? env : fallback);
+  for (std::string w; in >> w;) out.push_back(w);
   return out;
 }
+
+std::vector<std::string> go_versions() { return env_words("HOTALLOC_GO_VERSIONS", "1.19 1.26"); }
 
 std::string source_dir() { return HOTALLOC_SOURCE_DIR; }
 std::string build_dir() { return HOTALLOC_BUILD_DIR; }
@@ -50,12 +53,28 @@ Result<std::string> go_target(std::string_view name, std::string_view version, s
   return trim(*out);
 }
 
+Result<std::string> go_tool(std::string_view version) {
+  auto root = run_capture(fmt::format("'{}/tools/go-toolchain.sh' '{}'", source_dir(), version));
+  if (!root) return fail(root.error().context(fmt::format("Go {} toolchain", version)));
+  const char* cache = std::getenv("HOTALLOC_CACHE");
+  return fmt::format("GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off GOCACHE='{}/gocache/{}' '{}/bin/go' tool",
+                     cache && *cache ? cache : "/var/cache/hotalloc", version, trim(*root));
+}
+
 Result<std::string> fetched_tree(std::string_view name, const std::vector<std::string>& packages) {
   std::string cmd = fmt::format("'{}/tools/fetch-deb.sh' '{}'", source_dir(), name);
   for (const auto& p : packages) cmd += " '" + p + "'";
   auto out = run_capture(cmd);
   if (!out) return fail(out.error().context(fmt::format("fetch {}", name)));
   return trim(*out);
+}
+
+long proc_status_kib(int pid, std::string_view field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.size() > field.size() && line.starts_with(field) && line[field.size()] == ':')
+      return std::stol(line.substr(field.size() + 1));
+  return -1;
 }
 
 }  // namespace hotalloc::testing

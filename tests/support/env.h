@@ -16,6 +16,9 @@ namespace hotalloc::testing {
 // True when running under CI (CI=true).
 bool under_ci();
 
+// The words of environment variable `var`, else those of `fallback`.
+std::vector<std::string> env_words(const char* var, const char* fallback);
+
 // The Go versions this run covers: $HOTALLOC_GO_VERSIONS (space-separated),
 // else 1.19 and 1.26.
 std::vector<std::string> go_versions();
@@ -26,8 +29,17 @@ std::vector<std::string> go_versions();
 Result<std::string> go_target(std::string_view name, std::string_view version,
                               std::string_view mode = "default");
 
+// The shell words that run `go tool` of Go VERSION ("... go' tool"), with
+// the project cache as its build cache: from Go 1.25 on, tools such as pprof
+// are built on first use, which takes most of a minute once and then none.
+Result<std::string> go_tool(std::string_view version);
+
 // A Debian package's tree unpacked into the cache by tools/fetch-deb.sh.
 Result<std::string> fetched_tree(std::string_view name, const std::vector<std::string>& packages);
+
+// A "NAME:  N kB" field of /proc/PID/status (VmRSS, RssAnon, ...) in KiB;
+// -1 when the process or field is gone.
+long proc_status_kib(int pid, std::string_view field);
 
 // Runs a command through /bin/sh, returning its stdout; fails on nonzero exit.
 Result<std::string> run_capture(const std::string& command);

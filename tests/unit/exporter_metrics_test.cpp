@@ -101,6 +101,11 @@ hotalloc_heap_tiny_alloc_objects_total{target="broken"} 0
 hotalloc_span_refills_total{target="api",size_class="24"} 3
 hotalloc_span_refills_total{target="api",size_class="48"} 1
 hotalloc_span_refills_total{target="odd\"name\\",size_class="32768"} 2
+# HELP hotalloc_gc_cycles_total Completed GC cycles (runtime.gcMarkTermination calls). Aggregates all processes of the target and stays monotonic across their restarts.
+# TYPE hotalloc_gc_cycles_total counter
+hotalloc_gc_cycles_total{target="api"} 0
+hotalloc_gc_cycles_total{target="odd\"name\\"} 0
+hotalloc_gc_cycles_total{target="broken"} 0
 # HELP hotalloc_target_info One series per live traced process, always 1; the only metric with a pid label, join on target.
 # TYPE hotalloc_target_info gauge
 hotalloc_target_info{target="api",pid="101",exe="/usr/bin/api",go_version="go1.26.1"} 1
@@ -162,7 +167,7 @@ TEST(ExporterMetrics, LabelValuesAreEscaped) {
 // The serializer writes HELP verbatim, so a help text must not need escaping.
 TEST(ExporterMetrics, NamesAreValidAndHelpNeedsNoEscaping) {
   auto families = build_families(synthetic_snapshot());
-  ASSERT_EQ(families.size(), 16u);
+  ASSERT_EQ(families.size(), 17u);
   std::set<std::string> names;
   for (const auto& f : families) {
     EXPECT_TRUE(prometheus::CheckMetricName(f.name)) << f.name;

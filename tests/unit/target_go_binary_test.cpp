@@ -183,13 +183,65 @@ TEST(Target, RefusesUnsupportedGoVersions) {
   ASSERT_FALSE(old);
   EXPECT_EQ(old.error().message, "patched: Go 1.18." + patch + " is not supported (supported: 1.19, 1.21–1.27)");
 
+  // Without DWARF nothing can stand in for a missing layout table.
   auto unverified = with_version(path, actual, "go1.20." + patch);
   ASSERT_FALSE(unverified);
-  EXPECT_NE(unverified.error().message.find("Go 1.20." + patch + " is not supported"), std::string::npos);
+  EXPECT_EQ(unverified.error().message, "patched: Go 1.20." + patch +
+                                            " has no verified runtime layout in hotalloc (known: 1.19, 1.21–1.27), "
+                                            "and the binary has no DWARF (built with -ldflags=-w, or stripped) to "
+                                            "read it from");
 
   auto newer = with_version(path, actual, "go1.29." + patch);
   ASSERT_FALSE(newer);
-  EXPECT_NE(newer.error().message.find("runtime layout is unknown"), std::string::npos);
+  EXPECT_EQ(newer.error().message, "patched: Go 1.29." + patch +
+                                       " is newer than every Go version hotalloc knows (1.19, 1.21–1.27), so it has "
+                                       "no runtime layout table, and the binary has no DWARF (built with "
+                                       "-ldflags=-w, or stripped) to read it from");
+}
+
+// A version without a table is traced where its DWARF describes every field
+// BPF reads: the offsets are DWARF's, here those of the real toolchain.
+TEST(Target, TakesTheLayoutOfNewerVersionsFromDwarf) {
+  for (const char* version : {"1.19", "1.27"}) {
+    TARGET_BINARY(path, "maps_basic", version, "default");
+    std::string actual = testing::toolchain_version(version);
+    std::string claimed = actual;
+    claimed.replace(0, 6, std::string_view(version) == "1.19" ? "go1.20" : "go1.28");
+
+    auto bin = with_version(path, actual, claimed);
+    ASSERT_TRUE(bin) << error_of(bin);
+    const LayoutChoice& choice = bin->get()->layout();
+    EXPECT_EQ(choice.source, LayoutSource::dwarf);
+    EXPECT_TRUE(choice.dwarf_checked);
+    EXPECT_EQ(choice.disagreement, "");
+    EXPECT_EQ(choice.layout, *runtime_layout(*GoVersion::parse(actual))) << claimed;
+    EXPECT_TRUE(bin->get()->function("runtime.(*mcache).refill"));
+  }
+}
+
+// A known version whose table does not fit the binary (here: a Go 1.26
+// binary claiming to be 1.23, whose mcache and maps differ) is traced with
+// DWARF's offsets, and says what DWARF corrected.
+TEST(Target, PrefersDwarfWhereTheTableDisagrees) {
+  TARGET_BINARY(path, "maps_basic", "1.26", "default");
+  std::string actual = testing::toolchain_version("1.26");
+  std::string claimed = "go1.23" + actual.substr(6);
+  auto bin = with_version(path, actual, claimed);
+  ASSERT_TRUE(bin) << error_of(bin);
+  const LayoutChoice& choice = bin->get()->layout();
+  EXPECT_EQ(choice.source, LayoutSource::dwarf);
+  EXPECT_EQ(choice.layout, *runtime_layout(*GoVersion::parse(actual)));
+  for (const char* said : {"maps are swiss tables in DWARF, not classic buckets",
+                           "runtime.mcache.alloc is at 48 in DWARF, not 40",
+                           "runtime.mcache.tinyAllocs is at 40 in DWARF, not 32"})
+    EXPECT_NE(choice.disagreement.find(said), std::string::npos) << choice.disagreement;
+
+  // The same binary, stripped of DWARF, has only the (wrong) table to go by.
+  TARGET_BINARY(stripped_path, "maps_basic", "1.26", "stripped");
+  auto stripped = with_version(stripped_path, actual, claimed);
+  ASSERT_TRUE(stripped) << error_of(stripped);
+  EXPECT_EQ(stripped->get()->layout().source, LayoutSource::table);
+  EXPECT_FALSE(stripped->get()->layout().dwarf_checked);
 }
 
 TEST(Target, RefusesCorruptFunctionTables) {

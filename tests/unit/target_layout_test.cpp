@@ -28,7 +28,64 @@ TEST(Layout, MatchesDwarfOfEveryVersion) {
     auto ok = verify_layout(*layout, info->go, *dwarf, /*require_all=*/true);
     EXPECT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(layout->swiss_maps, info->go.at_least(1, 24)) << version;
+
+    // What attaching chooses: the table, confirmed.
+    auto choice = choose_layout(info->go, &*dwarf);
+    ASSERT_TRUE(choice) << choice.error().message;
+    EXPECT_EQ(choice->source, LayoutSource::table) << version;
+    EXPECT_TRUE(choice->dwarf_checked);
+    EXPECT_EQ(choice->disagreement, "") << version;
+    EXPECT_EQ(choice->layout, *layout) << version;
   }
+}
+
+TEST(Layout, ChoiceWithoutDwarf) {
+  auto known = choose_layout(version_of("go1.24.4"), nullptr);
+  ASSERT_TRUE(known) << known.error().message;
+  EXPECT_EQ(known->source, LayoutSource::table);
+  EXPECT_FALSE(known->dwarf_checked);
+  EXPECT_EQ(known->layout, *runtime_layout(version_of("go1.24.4")));
+
+  auto newer = choose_layout(version_of("go1.31.2"), nullptr);
+  ASSERT_FALSE(newer);
+  EXPECT_NE(newer.error().message.find("Go 1.31.2 is newer than every Go version hotalloc knows"), std::string::npos)
+      << newer.error().message;
+  EXPECT_NE(newer.error().message.find("no DWARF"), std::string::npos) << newer.error().message;
+
+  auto old = choose_layout(version_of("go1.17.3"), nullptr);
+  ASSERT_FALSE(old);
+  EXPECT_NE(old.error().message.find("Go 1.17.3 is not supported"), std::string::npos) << old.error().message;
+}
+
+// For a version without a table, DWARF decides everything, the map model
+// included: a Go 1.22 binary's DWARF, claimed to be 1.28, gives 1.22's layout.
+TEST(Layout, NewerVersionTakesEverythingFromDwarf) {
+  TARGET_BINARY(path, "maps_basic", "1.22", "default");
+  auto elf = ElfFile::open(path);
+  ASSERT_TRUE(elf);
+  auto dwarf = DwarfTypes::load(*elf);
+  ASSERT_TRUE(dwarf);
+  auto as_newer = choose_layout(version_of("go1.28.0"), &*dwarf);
+  ASSERT_TRUE(as_newer) << as_newer.error().message;
+  EXPECT_EQ(as_newer->source, LayoutSource::dwarf);
+  EXPECT_FALSE(as_newer->layout.swiss_maps);
+  EXPECT_EQ(as_newer->layout, *runtime_layout(version_of("go1.22.12")));
+}
+
+// ... and is refused, naming what is missing, when DWARF does not describe
+// the runtime: this test binary's own DWARF (C++) has no Go types.
+TEST(Layout, NewerVersionNeedsEveryFieldInDwarf) {
+  auto elf = ElfFile::open("/proc/self/exe");
+  ASSERT_TRUE(elf);
+  auto dwarf = DwarfTypes::load(*elf);
+  HOTALLOC_REQUIRE(dwarf.has_value(), "the unit tests were built without debug information");
+  auto r = choose_layout(version_of("go1.28.0"), &*dwarf);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("Go 1.28.0 is newer than every Go version hotalloc knows"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("DWARF does not describe runtime.mcache.alloc, runtime.mcache.tinyAllocs"),
+            std::string::npos)
+      << r.error().message;
 }
 
 TEST(Layout, DwarfReaderFollowsNestedMembers) {

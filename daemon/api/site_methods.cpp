@@ -1,0 +1,209 @@
+#include "api/site_methods.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "heapprof/heap_profile.h"
+#include "heapprof/profile_state.h"
+#include "pprof/pprof_writer.h"
+#include "util/base64.h"
+
+namespace hotalloc::api {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kDefaultSiteLimit = 20;
+
+json frame(const target::SourceLine& f) { return {{"function", f.function}, {"file", f.file}, {"line", f.line}}; }
+
+json values(const std::array<int64_t, heapprof::kNumSampleValues>& v) {
+  return {{"alloc_objects", v[heapprof::kAllocObjects]},
+          {"alloc_bytes", v[heapprof::kAllocSpace]},
+          {"inuse_objects", v[heapprof::kInuseObjects]},
+          {"inuse_bytes", v[heapprof::kInuseSpace]}};
+}
+
+json profile_json(const model::TargetView& t, const heapprof::ProfileState& state) {
+  json pids = json::array();
+  for (const auto& p : state.sampling) pids.push_back(p->pid);
+  return {{"rate", state.rate},
+          {"sampling", !state.sampling.empty()},
+          {"pids", std::move(pids)},
+          {"message", state.message.empty() ? json(nullptr) : json(state.message)},
+          {"processes", t.heap.size()}};
+}
+
+json target_sites(const model::TargetView& t, heapprof::SampleValue order, size_t limit) {
+  heapprof::ProfileState state = heapprof::profile_state(t.heap);
+  heapprof::HeapProfile profile = heapprof::build_heap_profile(state.sampling);
+  json sites = json::array();
+  for (const heapprof::Site& s : heapprof::top_sites(profile, order, limit)) {
+    json site = s.frames.empty() ? json{{"function", ""}, {"file", ""}, {"line", 0}} : frame(s.frames.front());
+    json inlined = json::array();
+    for (size_t i = 1; i < s.frames.size(); i++) inlined.push_back(frame(s.frames[i]));
+    site["inlined_into"] = std::move(inlined);
+    site.update(values(s.values));
+    std::array<int64_t, heapprof::kNumSampleValues> sampled{};
+    for (int v = 0; v < heapprof::kNumSampleValues; v++) sampled[v] = static_cast<int64_t>(s.sampled[v]);
+    site["sampled"] = values(sampled);
+    sites.push_back(std::move(site));
+  }
+  return {{"target", t.name},
+          {"go_version", t.go_version},
+          {"order", heapprof::kSampleTypes[order].type},
+          {"profile", profile_json(t, state)},
+          {"sites", std::move(sites)},
+          {"totals", values(heapprof::scaled_totals(state.sampling))}};
+}
+
+std::expected<std::optional<std::string>, ApiError> string_param(const Request& r, const char* key) {
+  auto it = r.params.find(key);
+  if (it == r.params.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) return reject(ErrorCode::invalid_params, fmt::format("\"{}\" must be a string", key));
+  return it->get<std::string>();
+}
+
+json target_names(const model::Snapshot& s) {
+  json names = json::array();
+  for (const auto& t : s.targets) names.push_back(t.name);
+  return names;
+}
+
+// The views named `name` (several when one name covers several specs'
+// targets), or target_not_found.
+std::expected<std::vector<const model::TargetView*>, ApiError> targets_named(const model::Snapshot& s,
+                                                                              const std::string& name) {
+  std::vector<const model::TargetView*> out;
+  for (const auto& t : s.targets)
+    if (t.name == name) out.push_back(&t);
+  if (out.empty())
+    return reject(ErrorCode::target_not_found, fmt::format("no target named \"{}\"", name),
+                  json{{"targets", target_names(s)}});
+  return out;
+}
+
+class Sites {
+ public:
+  explicit Sites(Backend& backend) : backend_(backend) {}
+
+  Outcome operator()(const Request& r) const {
+    auto target = string_param(r, "target");
+    if (!target) return std::unexpected(target.error());
+    bool live = false;
+    if (auto it = r.params.find("live"); it != r.params.end() && !it->is_null()) {
+      if (!it->is_boolean()) return reject(ErrorCode::invalid_params, "\"live\" must be true or false");
+      live = it->get<bool>();
+    }
+    int64_t limit = kDefaultSiteLimit;
+    if (auto it = r.params.find("limit"); it != r.params.end() && !it->is_null()) {
+      if (!it->is_number_integer() || it->get<int64_t>() < 0)
+        return reject(ErrorCode::invalid_params, "\"limit\" must be a non-negative integer (0: all)");
+      limit = it->get<int64_t>();
+    }
+    model::SnapshotPtr snap = backend_.snapshot(Handler::kMaxAge);
+    if (!snap) return reject(ErrorCode::internal, "the daemon has not collected anything yet");
+    std::vector<const model::TargetView*> views;
+    if (*target) {
+      auto named = targets_named(*snap, **target);
+      if (!named) return std::unexpected(named.error());
+      views = std::move(*named);
+    } else {
+      for (const auto& t : snap->targets) views.push_back(&t);
+    }
+    json out = json::array();
+    for (const model::TargetView* t : views)
+      out.push_back(target_sites(*t, live ? heapprof::kInuseSpace : heapprof::kAllocSpace, static_cast<size_t>(limit)));
+    return json{{"targets", std::move(out)}};
+  }
+
+ private:
+  Backend& backend_;
+};
+
+// The profile's bytes in base64 chunks, encoded as the client reads them,
+// then a summary.
+class ChunkSource final : public ReplySource {
+ public:
+  ChunkSource(json id, std::string bytes, json summary)
+      : stream_(std::move(id)), bytes_(std::move(bytes)), summary_(std::move(summary)) {}
+
+  // The chunks, then the summary.
+  std::optional<Reply> next() override {
+    if (offset_ == bytes_.size()) return stream_.last(summary_);
+    size_t n = std::min(kPprofChunkBytes, bytes_.size() - offset_);
+    std::string chunk = base64_encode(std::string_view(bytes_).substr(offset_, n));
+    offset_ += n;
+    return stream_.partial({{"chunk", std::move(chunk)}});
+  }
+
+ private:
+  ReplyStream stream_;
+  std::string bytes_;
+  size_t offset_ = 0;
+  json summary_;
+};
+
+class Pprof {
+ public:
+  explicit Pprof(Backend& backend) : backend_(backend) {}
+
+  Opened operator()(const Request& r, const Wake&) const {
+    auto target = string_param(r, "target");
+    if (!target) return std::unexpected(target.error());
+    model::SnapshotPtr snap = backend_.snapshot(Handler::kMaxAge);
+    if (!snap) return reject(ErrorCode::internal, "the daemon has not collected anything yet");
+    if (!*target) {
+      if (snap->targets.size() != 1)
+        return reject(ErrorCode::invalid_params, "\"target\" is required when the daemon traces several targets",
+                      json{{"targets", target_names(*snap)}});
+      *target = snap->targets.front().name;
+    }
+    auto named = targets_named(*snap, **target);
+    if (!named) return std::unexpected(named.error());
+    std::vector<heapprof::ProcessHeapPtr> processes;
+    for (const model::TargetView* t : *named) processes.insert(processes.end(), t->heap.begin(), t->heap.end());
+    heapprof::ProfileState state = heapprof::profile_state(processes);
+    // Never an empty profile: one that would be says why instead.
+    if (state.sampling.empty())
+      return reject(ErrorCode::not_attached, fmt::format("target \"{}\" has no heap profile: {}", **target, state.message),
+                    json{{"rate", state.rate}});
+
+    heapprof::HeapProfile profile = heapprof::build_heap_profile(state.sampling);
+    pprof::ProfileMeta meta;
+    meta.time_nanos = snap->taken_unix_ms * 1'000'000;
+    json pids = json::array();
+    std::string pid_list;
+    for (const auto& p : state.sampling) {
+      pids.push_back(p->pid);
+      pid_list += (pid_list.empty() ? "" : ",") + std::to_string(p->pid);
+    }
+    meta.comments.push_back(fmt::format("hotalloc {}: target {}, pids {}: the runtime's sampled heap profile",
+                                        snap->daemon.version, **target, pid_list));
+    if (!state.message.empty()) meta.comments.push_back(state.message);
+    auto gz = pprof::gzip(pprof::encode_profile(profile, meta));
+    if (!gz) return reject(ErrorCode::internal, gz.error().message);
+    json summary = {{"target", **target},
+                    {"pids", std::move(pids)},
+                    {"rate", profile.period},
+                    {"samples", profile.samples.size()},
+                    {"bytes", gz->size()},
+                    {"message", state.message.empty() ? json(nullptr) : json(state.message)}};
+    return std::make_unique<ChunkSource>(r.id, std::move(*gz), std::move(summary));
+  }
+
+ private:
+  Backend& backend_;
+};
+
+}  // namespace
+
+void add_heap_methods(Handler& handler, Backend& backend) {
+  handler.add({"sites", false, Sites(backend)});
+  Method pprof{"pprof", true, nullptr};
+  pprof.open = Pprof(backend);
+  handler.add(std::move(pprof));
+}
+
+}  // namespace hotalloc::api

@@ -1,0 +1,291 @@
+#include "collect/map_reader.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <functional>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <unordered_set>
+
+#include <bpf/bpf.h>
+
+#include "util/log.h"
+
+namespace hotalloc::collect {
+namespace {
+
+constexpr uint32_t kBatch = 1024;
+constexpr size_t kMaxDirectory = 1024;  // directory entries read for a swiss map's shape
+constexpr size_t kMaxTables = 256;      // tables whose capacity is read
+// A map whose counters did not move has its shape read again this often
+// (its length may change without a growth); one that moved, at every poll.
+constexpr int64_t kShapeRefreshMs = 10'000;
+
+uint64_t activity_of(const ha_map_stats& st) {
+  uint64_t n = st.created_ns + st.inserts + st.evacuated_buckets;
+  for (uint64_t g : st.growths) n += g;
+  return n;
+}
+
+std::shared_ptr<spdlog::logger> log() { return logging::get("maps"); }
+
+int64_t clock_ns(clockid_t c) {
+  timespec ts{};
+  clock_gettime(c, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+int64_t now_unix_ms() { return clock_ns(CLOCK_REALTIME) / 1'000'000; }
+
+// Every entry of an LRU hash, read in batches.
+template <typename K, typename V>
+std::vector<std::pair<K, V>> read_all(int fd) {
+  std::vector<std::pair<K, V>> out;
+  std::vector<K> keys(kBatch);
+  std::vector<V> values(kBatch);
+  uint64_t token_in = 0, token_out = 0;
+  bool first = true;
+  for (;;) {
+    uint32_t count = kBatch;
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &token_in, &token_out, keys.data(), values.data(), &count,
+                                   nullptr);
+    int e = err ? errno : 0;
+    for (uint32_t i = 0; i < count; i++) out.emplace_back(keys[i], values[i]);
+    if (err) {
+      if (e != ENOENT) log()->warn("reading a BPF map: {}", strerror(e));
+      break;
+    }
+    token_in = token_out;
+    first = false;
+  }
+  return out;
+}
+
+std::string basename_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+}  // namespace
+
+MapReader::MapReader(int map_stats_fd, int hot_keys_fd, model::MapModel& model, target::ProcFs procfs)
+    : map_stats_fd_(map_stats_fd), hot_keys_fd_(hot_keys_fd), model_(model), procfs_(std::move(procfs)) {}
+
+int64_t MapReader::unix_ms(uint64_t ktime_ns) const {
+  return (int64_t(ktime_ns) + realtime_minus_monotonic_ns_) / 1'000'000;
+}
+
+MapSymbols* MapReader::symbols(int pid) {
+  if (auto it = processes_.find(pid); it != processes_.end()) return it->second.get();
+  if (unreadable_.contains(pid)) return nullptr;
+  struct stat st {};
+  std::string exe = procfs_.exe_link(pid);
+  auto fail_once = [&](const std::string& why) {
+    log()->debug("pid {}: map sites and types unavailable: {}", pid, why);
+    unreadable_.insert(pid);
+    return nullptr;
+  };
+  if (stat(exe.c_str(), &st) != 0) return fail_once(strerror(errno));
+  BinaryKey key{st.st_dev, st.st_ino};
+  auto& bin = binaries_[key];
+  if (!bin) {
+    auto go = target::GoBinary::open(exe);
+    if (!go) {
+      binaries_.erase(key);
+      return fail_once(go.error().message);
+    }
+    bin = *go;
+  }
+  auto sym = MapSymbols::open(procfs_, pid, symbolizers_.get(bin));
+  if (!sym) return fail_once(sym.error().message);
+  return (processes_[pid] = std::move(*sym)).get();
+}
+
+model::MapIdentity MapReader::identity(MapSymbols& sym, const ha_map_stats& st) {
+  model::MapIdentity id;
+  if (auto site = sym.call_site(st.site_pc)) {
+    id.file = site->file;
+    id.site = fmt::format("{}:{}", basename_of(site->file), site->line);
+    id.function = site->function;
+  }
+  if (st.maptype) {
+    const target::RuntimeLayout& l = sym.layout();
+    auto key = sym.read_value<uint64_t>(st.maptype + l.maptype_key);
+    auto elem = sym.read_value<uint64_t>(st.maptype + l.maptype_elem);
+    if (key)
+      if (auto t = sym.type(*key)) {
+        id.key_type = t->name;
+        id.key_kind = static_cast<model::GoKind>(t->kind);
+      }
+    if (elem)
+      if (auto t = sym.type(*elem)) id.elem_type = t->name;
+  }
+  return id;
+}
+
+model::MapShape MapReader::shape(MapSymbols& sym, uint64_t map) {
+  model::MapShape s;
+  const target::RuntimeLayout& l = sym.layout();
+  s.swiss = l.swiss_maps;
+  if (!l.swiss_maps) {
+    uint8_t h[48];
+    if (!sym.read(map, h)) return s;
+    std::memcpy(&s.len, h + l.hmap_count, 8);
+    s.b = h[l.hmap_b];
+    uint16_t nover = 0;
+    std::memcpy(&nover, h + l.hmap_noverflow, 2);
+    s.overflow_buckets = nover;
+    uint64_t old = 0;
+    std::memcpy(&old, h + l.hmap_oldbuckets, 8);
+    s.growing = old != 0;
+    // A map that died may have had its memory reused: only a shape the
+    // runtime could have is shown.
+    s.known = s.b <= 48 && s.len <= (uint64_t(8) << s.b) + 8 * uint64_t(nover);
+    return s;
+  }
+  uint8_t m[40];
+  if (!sym.read(map, m)) return s;
+  uint64_t dir_ptr = 0, dir_len = 0;
+  std::memcpy(&s.len, m + l.swiss_map_used, 8);
+  std::memcpy(&dir_ptr, m + l.swiss_map_dir_ptr, 8);
+  std::memcpy(&dir_len, m + l.swiss_map_dir_len, 8);
+  s.directory = dir_len;
+  if (dir_len == 0) {
+    s.groups = dir_ptr ? 1 : 0;
+    s.known = s.len <= 8;
+    return s;
+  }
+  if (dir_len > (uint64_t(1) << 32)) return s;
+  std::vector<uint64_t> dir(std::min<uint64_t>(dir_len, kMaxDirectory));
+  if (!sym.read(dir_ptr, {reinterpret_cast<uint8_t*>(dir.data()), dir.size() * 8})) return s;
+  std::sort(dir.begin(), dir.end());
+  dir.erase(std::unique(dir.begin(), dir.end()), dir.end());
+  s.tables = dir.size();
+  for (size_t i = 0; i < dir.size() && i < kMaxTables; i++)
+    if (auto cap = sym.read_value<uint16_t>(dir[i] + l.swiss_table_capacity)) s.groups += *cap / 8;
+  s.known = s.len <= s.groups * 8 || dir.size() > kMaxTables;
+  return s;
+}
+
+void MapReader::poll() {
+  realtime_minus_monotonic_ns_ = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+  int64_t now = now_unix_ms();
+  poll_maps(now);
+  poll_keys();
+  for (auto& [ev, map] : pending_) model_.event(std::move(ev), map);
+  pending_.clear();
+}
+
+void MapReader::poll_maps(int64_t now_ms) {
+  auto entries = read_all<ha_map_key, ha_map_stats>(map_stats_fd_);
+  std::map<MapKey, Seen> seen;
+  for (const auto& [key, st] : entries) {
+    int pid = static_cast<int>(key.tgid);
+    Seen now{activity_of(st), 0};
+    if (auto it = seen_maps_.find({pid, key.map}); it != seen_maps_.end()) now.shape_read_ms = it->second.shape_read_ms;
+    bool moved = !seen_maps_.contains({pid, key.map}) || seen_maps_.at({pid, key.map}).activity != now.activity;
+    MapSymbols* sym = symbols(pid);
+    bool need = model_.needs_identity(pid, key.map, st.created_ns, st.maptype != 0);
+    model::MapIdentity id;
+    if (need && sym) id = identity(*sym, st);
+    model::MapShape sh;
+    if (sym && !(st.flags & HA_MAP_ON_STACK) && (moved || now_ms - now.shape_read_ms >= kShapeRefreshMs)) {
+      sh = shape(*sym, key.map);
+      now.shape_read_ms = now_ms;
+    }
+    model_.update(st.target_id, pid, key.map, st, need ? &id : nullptr, sh, now_ms);
+    seen.emplace(MapKey{pid, key.map}, now);
+  }
+  uint64_t evicted = 0;
+  for (const auto& [k, s] : seen_maps_)
+    if (!seen.contains(k) && processes_.contains(k.first)) evicted++;
+  seen_maps_ = std::move(seen);
+  if (evicted) model_.count_kernel_evictions(evicted, 0);
+}
+
+void MapReader::poll_keys() {
+  auto entries = read_all<ha_hot_key_id, ha_hot_key>(hot_keys_fd_);
+  std::map<HotKeyId, uint64_t> counts;
+  std::vector<std::pair<uint64_t, size_t>> deltas;  // (delta, entry)
+  for (size_t i = 0; i < entries.size(); i++) {
+    const auto& [id, hk] = entries[i];
+    HotKeyId k{static_cast<int>(id.tgid), id.map, id.hash};
+    uint64_t before = 0;
+    if (auto it = key_counts_.find(k); it != key_counts_.end()) before = it->second;
+    counts[k] = hk.count;
+    if (hk.count > before) deltas.emplace_back(hk.count - before, i);
+  }
+  // Heaviest first: a key new to the top-K then takes a free slot, with an
+  // exact count, before the light ones fill the rest.
+  std::sort(deltas.begin(), deltas.end(), std::greater<>());
+  for (const auto& [delta, i] : deltas) {
+    const auto& [id, hk] = entries[i];
+    model::CapturedKey key{static_cast<ha_key_kind>(hk.kind), hk.len, {hk.bytes, sizeof hk.bytes}};
+    model_.hot_key(0, static_cast<int>(id.tgid), id.map, id.hash, delta, key);
+  }
+  uint64_t evicted = 0;
+  for (const auto& [k, n] : key_counts_)
+    if (!counts.contains(k) && processes_.contains(std::get<0>(k))) evicted++;
+  key_counts_ = std::move(counts);
+  if (evicted) model_.count_kernel_evictions(0, evicted);
+}
+
+void MapReader::on_event(const ha_event_map& ev, const ha_map_stats* reused) {
+  if (realtime_minus_monotonic_ns_ == 0)
+    realtime_minus_monotonic_ns_ = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+  int pid = static_cast<int>(ev.hdr.tgid);
+  model::TimelineEvent t;
+  t.unix_ms = unix_ms(ev.hdr.ktime_ns);
+  t.target = ev.target_id;
+  t.pid = pid;
+  uint64_t map = ev.map;
+  switch (ev.event) {
+    case HA_MEV_GROWTH_START:
+      t.kind = "growth_start";
+      t.growth_kind = model::growth_kind_name(ev.growth_kind);
+      t.old_size = ev.a;
+      t.new_size = ev.b;
+      break;
+    case HA_MEV_GROWTH_END:
+      t.kind = "growth_end";
+      if (ev.growth_kind < model::kGrowthKinds) t.growth_kind = model::growth_kind_name(ev.growth_kind);
+      t.migrated = ev.a;
+      if (ev.b && ev.b <= ev.hdr.ktime_ns) t.duration_us = int64_t(ev.hdr.ktime_ns - ev.b) / 1000;
+      break;
+    case HA_MEV_GC_START:
+      t.kind = "gc_start";
+      gc_started_[pid] = ev.hdr.ktime_ns;
+      break;
+    case HA_MEV_GC_END:
+      t.kind = "gc_end";
+      if (auto it = gc_started_.find(pid); it != gc_started_.end() && it->second <= ev.hdr.ktime_ns)
+        t.duration_us = int64_t(ev.hdr.ktime_ns - it->second) / 1000;
+      break;
+    case HA_MEV_LARGE_ALLOC:
+      t.kind = "large_alloc";
+      t.bytes = ev.a;
+      break;
+    case HA_MEV_MAP_REUSED:
+      if (reused) model_.retire(ev.target_id, pid, ev.map, *reused, t.unix_ms);
+      return;
+    default:
+      return;
+  }
+  pending_.emplace_back(std::move(t), map);
+}
+
+void MapReader::process_exited(int pid) {
+  poll();
+  processes_.erase(pid);
+  unreadable_.erase(pid);
+  gc_started_.erase(pid);
+  std::erase_if(seen_maps_, [pid](const auto& kv) { return kv.first.first == pid; });
+  std::erase_if(key_counts_, [pid](const auto& kv) { return std::get<0>(kv.first) == pid; });
+  // Free the kernel's slots; no count is lost, the model has the last poll.
+  for (const auto& [key, st] : read_all<ha_map_key, ha_map_stats>(map_stats_fd_))
+    if (static_cast<int>(key.tgid) == pid) bpf_map_delete_elem(map_stats_fd_, &key);
+  for (const auto& [id, hk] : read_all<ha_hot_key_id, ha_hot_key>(hot_keys_fd_))
+    if (static_cast<int>(id.tgid) == pid) bpf_map_delete_elem(hot_keys_fd_, &id);
+}
+
+}  // namespace hotalloc::collect

@@ -1,0 +1,77 @@
+// Reads what the map probes counted: per-map counters (map_stats) and
+// per-key insert counts (hot_keys), both cumulative LRU hashes polled in
+// batches, and the map ring events (growth episodes, GC cycles, large
+// allocations, reused map addresses). New maps get their identity resolved
+// once (creation site from .gopclntab, key and element types from the
+// process's type data) and heap maps their current shape read from the
+// process. Entries that vanish from the kernel tables while their process
+// lives were evicted: counted, never silent.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "bpf/hotalloc.h"
+#include "model/maps.h"
+#include "collect/map_symbols.h"
+#include "heapprof/symbolizer.h"
+#include "target/procfs.h"
+
+namespace hotalloc::collect {
+
+class MapReader {
+ public:
+  MapReader(int map_stats_fd, int hot_keys_fd, model::MapModel& model, target::ProcFs procfs);
+
+  void poll();
+  // Applies a reused address at once (before the poll that sees the new
+  // map there); timeline events are added at the next poll.
+  // `reused`: the last counts, for HA_MEV_MAP_REUSED.
+  void on_event(const ha_event_map& ev, const ha_map_stats* reused);
+  // Forgets the process and frees its kernel entries.
+  void process_exited(int pid);
+
+ private:
+  struct BinaryKey {
+    uint64_t dev = 0, ino = 0;
+    auto operator<=>(const BinaryKey&) const = default;
+  };
+  using MapKey = std::pair<int, uint64_t>;               // (pid, map)
+  using HotKeyId = std::tuple<int, uint64_t, uint64_t>;  // (pid, map, key hash)
+
+  MapSymbols* symbols(int pid);
+  model::MapIdentity identity(MapSymbols& sym, const ha_map_stats& st);
+  model::MapShape shape(MapSymbols& sym, uint64_t map);
+  void poll_maps(int64_t now_ms);
+  void poll_keys();
+  int64_t unix_ms(uint64_t ktime_ns) const;
+
+  int map_stats_fd_;
+  int hot_keys_fd_;
+  model::MapModel& model_;
+  target::ProcFs procfs_;
+  std::map<BinaryKey, std::shared_ptr<const target::GoBinary>> binaries_;
+  heapprof::SymbolizerCache symbolizers_;
+  std::map<int, std::unique_ptr<MapSymbols>> processes_;
+  std::set<int> unreadable_;  // pids whose symbols could not be opened
+  // Maps seen at the last poll: their counters' sum, and when their shape was last read.
+  struct Seen {
+    uint64_t activity = 0;
+    int64_t shape_read_ms = 0;
+  };
+  std::map<MapKey, Seen> seen_maps_;
+  std::map<HotKeyId, uint64_t> key_counts_;  // last count seen per kernel entry
+  std::map<int, uint64_t> gc_started_;       // pid -> ktime of its last gcStart
+  // Timeline events wait for the poll after them, which knows their maps.
+  std::vector<std::pair<model::TimelineEvent, uint64_t>> pending_;
+  int64_t realtime_minus_monotonic_ns_ = 0;
+};
+
+}  // namespace hotalloc::collect

@@ -1,0 +1,251 @@
+// hotallocctl maps, hotkeys and events: a target's Go maps with their
+// growth, its hottest keys, and the timeline of growth episodes, large
+// allocations, refill bursts and GC cycles.
+#include <csignal>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "ctl/client.h"
+#include "ctl/command_util.h"
+#include "ctl/table.h"
+#include "model/maps.h"
+#include "tracer/insert_tier.h"
+
+namespace hotalloc::ctl {
+namespace {
+
+using nlohmann::json;
+
+// How long after a hot-key window ends its last inserts are surely
+// collected: the daemon collects at least every second.
+constexpr auto kCollectMargin = std::chrono::milliseconds(1500);
+constexpr auto kFollowPoll = std::chrono::milliseconds(500);
+
+uint64_t count_of(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
+std::string growths_text(const json& g) {
+  std::string out;
+  for (const auto& [kind, n] : g.items()) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", kind, n.dump());
+  return out.empty() ? "-" : out;
+}
+
+std::string shape_text(const json& m) {
+  const json& s = m.value("shape", json(nullptr));
+  if (!s.is_object()) return "-";
+  if (s.contains("B")) return fmt::format("B={}{}", s["B"].dump(), s.value("growing", false) ? " growing" : "");
+  uint64_t tables = count_of(s, "tables");
+  if (tables == 0) return fmt::format("small, {} group", count_of(s, "groups"));
+  return fmt::format("{} groups, {} tables, dir {}", count_of(s, "groups"), tables, count_of(s, "directory"));
+}
+
+void render_maps(const json& r, std::ostream& os, bool color) {
+  const json& maps = list(r, "maps");
+  os << paint(text(r, "target"), Color::bold, color) << '\n';
+  if (maps.empty()) {
+    os << "no maps seen yet\n";
+    return;
+  }
+  Table table({{"ID", true}, {"SITE"}, {"FUNCTION"}, {"TYPE"}, {"WHERE"}, {"LEN", true}, {"SHAPE"}, {"GROWTHS"},
+               {"EVACUATED", true}, {"GROWTH BYTES", true}, {"REFILLS", true}, {"INSERTS", true}, {"INS/S", true}});
+  for (const json& m : maps) {
+    std::string key = text(m, "key_type"), elem = text(m, "elem_type");
+    // Types are learnt at the first growth or insert.
+    std::string type = key.empty() ? "?" : fmt::format("map[{}]{}", key, elem);
+    const json& on_stack = m.value("on_stack", json(nullptr));
+    std::string where = on_stack.is_boolean() ? (on_stack.get<bool>() ? "stack" : "heap") : "-";
+    double rate = m.value("inserts_per_second", 0.0);
+    table.add({number(m, "id"), text(m, "site"), text(m, "function"), type, where, number(m, "len"), shape_text(m),
+               growths_text(m.value("growths", json::object())), number(m, "evacuated_buckets"),
+               human_bytes(count_of(m, "growth_bytes")), number(m, "growth_refills"), number(m, "inserts"),
+               rate > 0 ? fmt::format("{:.0f}", rate) : "-"});
+  }
+  table.print(os, color);
+}
+
+void render_hotkeys(const json& r, std::ostream& os, bool color) {
+  os << paint(text(r, "target"), Color::bold, color)
+     << fmt::format(" (over {:.1f}s)\n", r.value("window_seconds", 0.0));
+  const json& maps = list(r, "maps");
+  if (maps.empty()) os << "no keys seen: insert probes are off (--map-inserts, or hotkeys --for 5s)\n";
+  for (const json& m : maps) {
+    os << fmt::format("\nmap {} at {} ({}), key {}, {} inserts\n", number(m, "id"), text(m, "site"),
+                      text(m, "function"), text(m, "key_type"), number(m, "inserts"));
+    Table table({{"KEY"}, {"INSERTS", true}, {"SHARE", true}}, "  ");
+    for (const json& k : list(m, "keys"))
+      table.add({text(k, "key"), number(k, "count"), fmt::format("{:.1f}%", 100.0 * k.value("share", 0.0))});
+    table.print(os, color);
+  }
+}
+
+std::string clock_text(int64_t unix_ms) {
+  time_t t = unix_ms / 1000;
+  tm local{};
+  localtime_r(&t, &local);
+  return fmt::format("{:02}:{:02}:{:02}.{:03}", local.tm_hour, local.tm_min, local.tm_sec, unix_ms % 1000);
+}
+
+std::string duration_text(const json& e) {
+  if (!e.contains("duration_us")) return "";
+  int64_t us = e["duration_us"].get<int64_t>();
+  return us >= 10'000 ? fmt::format(" in {:.1f} ms", double(us) / 1000.0) : fmt::format(" in {} µs", us);
+}
+
+void print_event(const json& e, std::ostream& os) {
+  std::string kind = text(e, "kind");
+  std::string map = e.contains("map") ? fmt::format(" map {} ({})", number(e, "map"), text(e, "site")) : "";
+  std::string what;
+  if (kind == "growth_start")
+    what = fmt::format("{}{}: {} -> {}", text(e, "growth_kind"), map, number(e, "old_size"), number(e, "new_size"));
+  else if (kind == "growth_end")
+    what = fmt::format("{}{}: {} migrated{}", text(e, "growth_kind"), map, number(e, "migrated"), duration_text(e));
+  else if (kind == "large_alloc")
+    what = fmt::format("{}{}", human_bytes(count_of(e, "bytes")), map);
+  else if (kind == "refill_burst")
+    what = fmt::format("{} refills{}", number(e, "refills"), duration_text(e));
+  else
+    what = duration_text(e);
+  os << fmt::format("{} {} pid {} {:<12} {}\n", clock_text(e.value("time_unix_ms", int64_t{0})), text(e, "target"),
+                    number(e, "pid"), kind, what);
+}
+
+void render_events(const json& r, std::ostream& os, bool) {
+  for (const json& e : list(r, "events")) print_event(e, os);
+}
+
+// One request on a fresh connection; prints the error the way main does.
+std::optional<json> call_once(const std::string& socket, std::chrono::milliseconds timeout,
+                              const std::string& method, const json& params, bool json_out, int& code) {
+  auto client = Client::connect(socket, timeout);
+  if (!client) {
+    std::cerr << "hotallocctl: " << client.error().message << '\n';
+    code = exit_code(client.error());
+    return std::nullopt;
+  }
+  auto reply = client->call(method, params);
+  if (!reply) {
+    std::cerr << "hotallocctl: " << reply.error().message << '\n';
+    code = exit_code(reply.error());
+    return std::nullopt;
+  }
+  if (!reply->ok()) {
+    const api::ApiError& e = reply->outcome.error();
+    if (json_out) std::cout << api::to_json(e).dump(2) << '\n';
+    std::cerr << "hotallocctl: " << api::to_string(e.code) << ": " << e.message << '\n';
+    code = exit_code(e.code);
+    return std::nullopt;
+  }
+  return *reply->outcome;
+}
+
+volatile std::sig_atomic_t g_stop = 0;
+
+}  // namespace
+
+void add_maps(CLI::App& app, Invocation& chosen) {
+  auto target = std::make_shared<std::string>();
+  auto limit = std::make_shared<uint64_t>(0);
+  CLI::App* sub = subcommand(app, chosen, "maps",
+                             "Go maps: creation site, types, stack or heap, shape, growths, and what growth cost",
+                             render_maps, [target, limit] {
+                               json p = json::object();
+                               if (!target->empty()) p["target"] = *target;
+                               if (*limit) p["limit"] = *limit;
+                               return p;
+                             });
+  sub->add_option("--target,-t", *target, "The target (needed when several are traced)");
+  sub->add_option("--limit", *limit, "At most this many maps, most active first");
+}
+
+void add_hotkeys(CLI::App& app, Invocation& chosen) {
+  struct Args {
+    std::string target, for_text;
+    uint64_t map = 0, limit = 10;
+  };
+  auto a = std::make_shared<Args>();
+  auto params = [a] {
+    json p = {{"limit", a->limit}};
+    if (!a->target.empty()) p["target"] = a->target;
+    if (a->map) p["map"] = a->map;
+    return p;
+  };
+  CLI::App* sub = app.add_subcommand("hotkeys", "The most inserted keys per map, with counts and share");
+  sub->add_option("--target,-t", a->target, "The target (needed when several are traced)");
+  sub->add_option("--map", a->map, "Only the map with this id (see `maps`)");
+  sub->add_option("--limit,-n", a->limit, "Keys per map")->capture_default_str();
+  sub->add_option("--for", a->for_text,
+                  "Turn insert probes on for this long (5s, 500ms; an admin request) and report that window")
+      ->check([](const std::string& s) {
+        return tracer::parse_duration_ms(s) ? std::string() : "expected a duration like 5s or 500ms";
+      });
+  // A window makes it a two-call run.
+  sub->callback([a, &chosen, params] {
+    chosen = {"hotkeys", params(), render_hotkeys};
+    if (a->for_text.empty()) return;
+    int64_t ms = *tracer::parse_duration_ms(a->for_text);
+    chosen.run = [a, ms, params](const std::string& socket, std::chrono::milliseconds timeout, bool json_out) {
+      int code = 0;
+      auto on = call_once(socket, timeout, "map_inserts", {{"for_seconds", (ms + 999) / 1000}}, json_out, code);
+      if (!on) return code;
+      uint64_t window = on->at("window").at("id").get<uint64_t>();
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms) + kCollectMargin);
+      json p = params();
+      p["window"] = window;
+      auto r = call_once(socket, timeout, "hotkeys", p, json_out, code);
+      if (!r) return code;
+      if (json_out) std::cout << r->dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+      else render_hotkeys(*r, std::cout, color_wanted());
+      return int(kExitOk);
+    };
+  });
+}
+
+void add_events(CLI::App& app, Invocation& chosen) {
+  struct Args {
+    std::string target;
+    bool follow = false;
+    uint64_t limit = 100;
+  };
+  auto a = std::make_shared<Args>();
+  auto params = [a] {
+    json p = {{"limit", a->limit}};
+    if (!a->target.empty()) p["target"] = a->target;
+    return p;
+  };
+  CLI::App* sub =
+      app.add_subcommand("events", "Timeline: map growth episodes, large allocations, refill bursts, GC cycles");
+  sub->add_option("--target,-t", a->target, "Only this target");
+  sub->add_option("--limit,-n", a->limit, "The latest this many events")->capture_default_str();
+  sub->add_flag("--follow,-f", a->follow, "Keep printing new events until interrupted (--json: one per line)");
+  sub->callback([a, &chosen, params] {
+    chosen = {"events", params(), render_events};
+    if (!a->follow) return;
+    chosen.run = [params](const std::string& socket, std::chrono::milliseconds timeout, bool json_out) {
+      std::signal(SIGINT, [](int) { g_stop = 1; });
+      std::signal(SIGTERM, [](int) { g_stop = 1; });
+      json p = params();
+      while (!g_stop) {
+        int code = 0;
+        auto r = call_once(socket, timeout, "events", p, json_out, code);
+        if (!r) return code;
+        for (const json& e : list(*r, "events")) {
+          if (json_out) std::cout << e.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+          else print_event(e, std::cout);
+        }
+        std::cout.flush();
+        p["since"] = r->value("next", uint64_t{0});
+        p["limit"] = 4096;
+        std::this_thread::sleep_for(kFollowPoll);
+      }
+      return int(kExitOk);
+    };
+  });
+}
+
+}  // namespace hotalloc::ctl

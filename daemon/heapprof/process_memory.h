@@ -1,0 +1,37 @@
+// Reading another process's memory without stopping or touching it:
+// process_vm_readv (needs CAP_SYS_PTRACE, or the same uid under the Yama
+// ptrace scope). Read-only by construction; hotalloc never writes a target.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+
+#include "util/result.h"
+
+namespace hotalloc::heapprof {
+
+struct Range {
+  uint64_t address = 0;
+  std::span<uint8_t> into;
+};
+
+class MemoryReader {
+ public:
+  virtual ~MemoryReader() = default;
+  // Fills every range, or fails naming the first that could not be read whole.
+  virtual Status read(std::span<const Range> ranges) = 0;
+};
+
+class ProcessMemory final : public MemoryReader {
+ public:
+  explicit ProcessMemory(pid_t pid) : pid_(pid) {}
+  // Batches the ranges, up to IOV_MAX per system call.
+  Status read(std::span<const Range> ranges) override;
+
+ private:
+  pid_t pid_;
+};
+
+}  // namespace hotalloc::heapprof

@@ -1,0 +1,219 @@
+// The pure parts of hotalloc's map support: Space-Saving top-K, key
+// decoding, the insert-probe modes, and the map model fed synthetic kernel
+// counters and events (series routing, reuse, bounds, windows, timeline).
+#include <gtest/gtest.h>
+
+#include "model/map_keys.h"
+#include "model/maps.h"
+#include "model/topk.h"
+#include "tracer/insert_tier.h"
+
+namespace hotalloc::model {
+namespace {
+
+TEST(SpaceSaving, KeepsExactCountsWhileThereIsRoom) {
+  SpaceSaving s(4);
+  s.add(1, 5, "a");
+  s.add(2, 3, "b");
+  s.add(1, 2, "a");
+  auto top = s.top(10);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].key, 1u);
+  EXPECT_EQ(top[0].count, 7u);
+  EXPECT_EQ(top[0].error, 0u);
+  EXPECT_EQ(top[1].label, "b");
+  EXPECT_EQ(s.total(), 10u);
+  EXPECT_EQ(s.evictions(), 0u);
+}
+
+TEST(SpaceSaving, FindsHeavyHittersInBoundedMemory) {
+  SpaceSaving s(16);
+  // Key k arrives 1000/k times; keys 1..3 are far above total/16.
+  for (int round = 0; round < 1000; round++)
+    for (uint64_t k = 1; k <= 200; k++)
+      if (round % k == 0) s.add(k, 1, std::to_string(k));
+  EXPECT_LE(s.size(), 16u);
+  EXPECT_GT(s.evictions(), 0u);
+  auto top = s.top(3);
+  EXPECT_EQ(top[0].key, 1u);
+  EXPECT_EQ(top[1].key, 2u);
+  EXPECT_EQ(top[2].key, 3u);
+  // Each count overestimates by at most its error.
+  EXPECT_GE(top[0].count, 1000u);
+  EXPECT_LE(top[0].count - top[0].error, 1000u);
+}
+
+TEST(SpaceSaving, DecayDropsWhatFallsToZero) {
+  SpaceSaving s(4);
+  s.add(1, 100, "a");
+  s.add(2, 1, "b");
+  s.decay(0.4);
+  EXPECT_EQ(s.count(1), 40u);
+  EXPECT_EQ(s.count(2), 0u);
+  EXPECT_EQ(s.size(), 1u);
+}
+
+CapturedKey key_of(ha_key_kind kind, std::vector<uint8_t>& bytes, uint32_t len) {
+  return CapturedKey{kind, len, bytes};
+}
+
+TEST(MapKeys, DecodesByKindAndGoType) {
+  std::vector<uint8_t> s = {'a', '"', '\n', 0xff};
+  EXPECT_EQ(decode_key(key_of(HA_KEY_STRING, s, 4), GoKind::string), R"("a\"\n\xff")");
+  std::vector<uint8_t> long_str(64, 'x');
+  EXPECT_EQ(decode_key(key_of(HA_KEY_STRING, long_str, 100), GoKind::string, 3), "\"xxx…\"");
+  std::vector<uint8_t> minus_two = {0xfe, 0xff, 0xff, 0xff};
+  EXPECT_EQ(decode_key(key_of(HA_KEY_U32, minus_two, 4), GoKind::int32), "-2");
+  EXPECT_EQ(decode_key(key_of(HA_KEY_U32, minus_two, 4), GoKind::uint32), "4294967294");
+  std::vector<uint8_t> p = {0x10, 0x20, 0, 0, 0xc0, 0, 0, 0};
+  EXPECT_EQ(decode_key(key_of(HA_KEY_PTR, p, 8), GoKind::pointer), "0xc000002010");
+  std::vector<uint8_t> point = {1, 0, 0xff, 0xff};
+  EXPECT_EQ(decode_key(key_of(HA_KEY_BYTES, point, 4), GoKind::invalid), "0x0100ffff");
+}
+
+TEST(MapKeys, MetricLabelsArePrintableAndShort) {
+  EXPECT_EQ(metric_key_label("\"abc\tdef\"", 5), "\"abcd");
+  EXPECT_EQ(redacted_key_label(0x1234567890abcdefULL), "h:90abcdef");
+}
+
+TEST(InsertMode, ParsesOffOnAndDutyCycles) {
+  EXPECT_EQ(tracer::parse_insert_mode("off")->text(), "off");
+  EXPECT_EQ(tracer::parse_insert_mode("on")->text(), "on");
+  auto duty = tracer::parse_insert_mode("200ms/10s");
+  ASSERT_TRUE(duty);
+  EXPECT_EQ(duty->text(), "200ms/10s");
+  EXPECT_TRUE(duty->on_at(10'100));
+  EXPECT_FALSE(duty->on_at(10'300));
+  EXPECT_EQ(duty->next_change(10'100), 10'200);
+  EXPECT_EQ(duty->next_change(10'300), 20'000);
+  EXPECT_FALSE(tracer::parse_insert_mode("10s/200ms"));
+  EXPECT_FALSE(tracer::parse_insert_mode("sometimes"));
+  EXPECT_FALSE(tracer::parse_insert_mode("5/10s"));
+}
+
+ha_map_stats stats(uint64_t created, uint64_t grows, uint64_t inserts = 0) {
+  ha_map_stats s{};
+  s.created_ns = created;
+  s.growths[HA_GROWTH_GROW] = grows;
+  s.inserts = inserts;
+  s.flags = HA_MAP_CREATED;
+  return s;
+}
+
+MapIdentity at(const std::string& site) {
+  MapIdentity id;
+  id.site = site;
+  id.function = "main.f";
+  id.key_type = "string";
+  id.key_kind = GoKind::string;
+  return id;
+}
+
+TEST(MapModel, RoutesDeltasToStickySiteSeries) {
+  MapModel m;
+  m.update(1, 10, 0xa0, stats(1, 2), nullptr, {}, 1000);
+  EXPECT_TRUE(m.needs_identity(10, 0xb0, 5, false));
+  MapIdentity id = at("main.go:7");
+  m.update(1, 10, 0xb0, stats(5, 3), &id, {}, 1000);
+  auto s1 = m.publish(1000);
+  // First sight: counted in "other", then the sites get series of their own.
+  EXPECT_EQ(s1->targets.at(1).sites.at("other").growths[HA_GROWTH_GROW], 5u);
+  m.update(1, 10, 0xb0, stats(5, 4), nullptr, {}, 2000);
+  auto s2 = m.publish(2000);
+  EXPECT_EQ(s2->targets.at(1).sites.at("main.go:7").growths[HA_GROWTH_GROW], 1u);
+  EXPECT_EQ(s2->targets.at(1).sites.at("other").growths[HA_GROWTH_GROW], 5u);
+  ASSERT_EQ(s2->targets.at(1).maps.size(), 2u);
+  EXPECT_EQ(s2->targets.at(1).maps[0].growths[HA_GROWTH_GROW], 4u);  // most active first
+}
+
+TEST(MapModel, AReusedAddressRetiresTheOldMapWithItsLastCounts) {
+  MapModel m;
+  MapIdentity id = at("main.go:7");
+  m.update(1, 10, 0xb0, stats(5, 3), &id, {}, 1000);
+  m.publish(1000);
+  m.update(1, 10, 0xb0, stats(5, 3), nullptr, {}, 1500);
+  m.publish(1500);
+  m.retire(1, 10, 0xb0, stats(5, 6), 2000);  // three growths since the last poll
+  MapIdentity other = at("main.go:9");
+  m.update(1, 10, 0xb0, stats(9, 1), &other, {}, 2000);
+  auto s = m.publish(2000);
+  const auto& sites = s->targets.at(1).sites;
+  uint64_t total = 0;
+  for (const auto& [site, t] : sites) total += t.growths[HA_GROWTH_GROW];
+  EXPECT_EQ(total, 7u);
+  ASSERT_EQ(s->targets.at(1).maps.size(), 1u);
+  EXPECT_EQ(s->targets.at(1).maps[0].identity.site, "main.go:9");
+}
+
+TEST(MapModel, ForgetsLeastActiveMapsBeyondItsBound) {
+  MapLimits limits;
+  limits.maps_per_target = 3;
+  MapModel m(limits);
+  for (uint64_t i = 0; i < 10; i++) m.update(1, 10, 0x1000 + i, stats(i + 1, 1), nullptr, {}, int64_t(1000 + i));
+  auto s = m.publish(2000);
+  EXPECT_EQ(s->targets.at(1).maps.size(), 3u);
+  EXPECT_EQ(s->targets.at(1).maps_forgotten, 7u);
+  EXPECT_EQ(s->targets.at(1).sites.at("other").growths[HA_GROWTH_GROW], 10u);  // nothing lost from the series
+}
+
+TEST(MapModel, HotKeySeriesAreBoundedAndWindowsCountApart) {
+  MapLimits limits;
+  limits.hot_keys_per_map = 2;
+  limits.hot_key_maps = 1;
+  MapModel m(limits);
+  MapIdentity id = at("main.go:7");
+  m.update(1, 10, 0xb0, stats(5, 0, 100), &id, {}, 1000);
+  std::vector<uint8_t> a = {'a'}, b = {'b'}, c = {'c'};
+  m.hot_key(1, 10, 0xb0, 1, 50, {HA_KEY_STRING, 1, a});
+  m.hot_key(1, 10, 0xb0, 2, 30, {HA_KEY_STRING, 1, b});
+  m.hot_key(1, 10, 0xb0, 3, 20, {HA_KEY_STRING, 1, c});
+  m.publish(1000);  // the site and its two top keys get series
+  auto w = m.open_window(1500, 5000);
+  m.hot_key(1, 10, 0xb0, 1, 5, {HA_KEY_STRING, 1, a});
+  m.hot_key(1, 10, 0xb0, 3, 7, {HA_KEY_STRING, 1, c});
+  auto s = m.publish(2000);
+  std::map<std::string, uint64_t> series;
+  for (const auto& k : s->targets.at(1).hot_keys) series[k.map + "|" + k.key] = k.inserts;
+  EXPECT_EQ(series.size(), 4u);  // "a", "b", __other__ of the site, and the target's other
+  EXPECT_EQ(series["main.go:7|\"a\""], 5u);
+  EXPECT_EQ(series["main.go:7|__other__"], 7u);
+  EXPECT_EQ(series["other|__other__"], 100u);
+  const auto& base = s->baselines->at(w.id);
+  EXPECT_EQ(base.at({10, 0xb0, 1}), 50u);
+  EXPECT_EQ(s->targets.at(1).maps[0].top_keys[0].count, 55u);
+}
+
+TEST(MapModel, TimelineNamesTheMapAndStaysBounded) {
+  MapLimits limits;
+  limits.timeline_events = 3;
+  MapModel m(limits);
+  MapIdentity id = at("main.go:7");
+  m.update(1, 10, 0xb0, stats(5, 1), &id, {}, 1000);
+  for (int i = 0; i < 5; i++) {
+    TimelineEvent e;
+    e.kind = "growth_start";
+    e.target = 1;
+    e.pid = 10;
+    m.event(e, 0xb0);
+  }
+  auto s = m.publish(1000);
+  ASSERT_EQ(s->timeline->size(), 3u);
+  EXPECT_EQ(s->timeline->front().seq, 3u);
+  EXPECT_EQ(s->timeline->back().site, "main.go:7");
+  EXPECT_EQ(s->next_seq, 6u);
+}
+
+TEST(MapModel, RefillBurstsStandOutOfTheUsualRate) {
+  MapModel m;
+  m.refills(1, 0, 1000);
+  m.refills(1, 2000, 2000);   // 2000/s: the first rate is the usual one
+  m.refills(1, 4000, 3000);
+  m.refills(1, 40000, 4000);  // 36000/s
+  auto s = m.publish(4000);
+  ASSERT_EQ(s->timeline->size(), 1u);
+  EXPECT_EQ(s->timeline->back().kind, "refill_burst");
+  EXPECT_EQ(s->timeline->back().count, 36000u);
+}
+
+}  // namespace
+}  // namespace hotalloc::model
