@@ -13,10 +13,11 @@ export HOTALLOC_GO_VERSIONS
 export HOTALLOC_CACHE ?= /var/cache/hotalloc
 export BUILD_DIR PREFIX DESTDIR
 FUZZ_BUILD_DIR ?= build-fuzz
+SANITIZE_BUILD_DIR ?= build-asan
 FUZZ_SECONDS ?= 30
 export FUZZ_BUILD_DIR FUZZ_SECONDS
 
-.PHONY: all deps configure build demo test test-unit test-bpf test-deploy test-matrix fuzz install bench check-arm64 clean help
+.PHONY: all deps configure build demo test test-unit test-bpf test-deploy test-sanitize test-matrix fuzz install bench check-arm64 clean help
 
 help: ## Show this help
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +49,10 @@ test-bpf: build ## BPF integration tests only (root)
 
 test-deploy: deps build ## systemd unit (and a boot under systemd-nspawn), socket access, dashboard and rules against a real Prometheus, manifests (root)
 	@tools/run-tests.sh deploy
+
+test-sanitize: deps ## ASan+UBSan build in $(SANITIZE_BUILD_DIR): unit tests and a part of the BPF tests (root)
+	@$(MAKE) --no-print-directory build BUILD_DIR=$(SANITIZE_BUILD_DIR) CMAKE_FLAGS=-DHOTALLOC_SANITIZE=ON
+	@SANITIZE_BUILD_DIR=$(SANITIZE_BUILD_DIR) tools/test-sanitize.sh
 
 fuzz: deps ## Build the libFuzzer targets with clang in $(FUZZ_BUILD_DIR) and run each for FUZZ_SECONDS
 	@tools/fuzz.sh

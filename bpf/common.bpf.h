@@ -55,6 +55,11 @@ struct {
 	__uint(max_entries, HA_RINGBUF_BYTES);
 } events SEC(".maps") __weak;
 
+/* Ring buffer flags (enum in uapi/linux/bpf.h). */
+#define HA_RB_AVAIL_DATA 0
+#define HA_RB_NO_WAKEUP (1ULL << 0)
+#define HA_RB_FORCE_WAKEUP (1ULL << 1)
+
 static __always_inline void stat_inc(enum ha_stat id)
 {
 	__u32 key = id;
@@ -140,7 +145,12 @@ static __always_inline struct ha_proc_counters *proc_counters_get(const struct p
 	ev->target_id = pc->target_id;
 	ev->layout_id = pc->layout_id;
 	ev->pad = 0;
-	bpf_ringbuf_submit(ev, 0);
+	/*
+	 * Once per process: wake the daemon now. With flags 0 the kernel wakes
+	 * it only if it has read everything before, and map events are submitted
+	 * without a wakeup, so a new process would wait for the next collection.
+	 */
+	bpf_ringbuf_submit(ev, HA_RB_FORCE_WAKEUP);
 	return c;
 }
 

@@ -20,11 +20,6 @@
 
 #include "common.bpf.h"
 
-/* Ring buffer flags (enum in uapi/linux/bpf.h). */
-#define HA_RB_AVAIL_DATA 0
-#define HA_RB_NO_WAKEUP (1ULL << 0)
-#define HA_RB_FORCE_WAKEUP (1ULL << 1)
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, HA_MAX_MAPS);
@@ -143,10 +138,13 @@ static __always_inline __u32 map_place_flags(struct pt_regs *ctx, const struct h
 
 /*
  * Per-map counters, created on first sight: a map made before hotalloc
- * attached, or one on a stack (no makemap call). `site` only matters then.
+ * attached, or one on a stack (no makemap call). Its site is then the
+ * return address `callers` frames up (0: the probed function's own); it is
+ * read only then, since a user-memory read is a large part of an insert
+ * probe's cost.
  */
 static __always_inline struct ha_map_stats *map_stats_get(struct pt_regs *ctx, const struct probe_ctx *pc,
-							  __u64 map, __u64 site, __u64 maptype)
+							  __u64 map, int callers, __u64 maptype)
 {
 	struct ha_map_key key = {.tgid = pc->tgid, .map = map};
 	struct ha_map_stats *st = bpf_map_lookup_elem(&map_stats, &key);
@@ -157,7 +155,7 @@ static __always_inline struct ha_map_stats *map_stats_get(struct pt_regs *ctx, c
 	}
 	struct ha_map_stats init = {};
 	init.created_ns = bpf_ktime_get_ns();
-	init.site_pc = site;
+	init.site_pc = callers ? go_caller_return_address(ctx, callers) : go_return_address(ctx);
 	init.maptype = maptype;
 	init.target_id = pc->target_id;
 	init.layout_id = pc->layout_id;

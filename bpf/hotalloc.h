@@ -25,6 +25,8 @@
 #define HA_MAX_HOT_KEYS 65536   /* distinct (process, map, key) insert counters (LRU) */
 #define HA_HOT_KEY_BYTES 64     /* key bytes kept per hot key; longer keys are cut */
 #define HA_LARGE_EVENT_BYTES (256 * 1024) /* large allocations from this size on are timeline events */
+#define HA_MAX_SLICE_SITES 16384 /* distinct (process, append call site) growth counters (LRU) */
+#define HA_MAX_SLICE_PENDING 4096 /* goroutines between growslice's entry and its allocation (LRU) */
 
 /*
  * Every hooked runtime function has one program; this id indexes the
@@ -52,6 +54,10 @@ enum ha_probe {
 	HA_PROBE_MAPASSIGN_FAST64,
 	HA_PROBE_MAPASSIGN_FAST64PTR,
 	HA_PROBE_MAPASSIGN_FASTSTR,
+	/* Slice growth, in the insert tier (bpf/slices.bpf.c). */
+	HA_PROBE_GROWSLICE,          /* runtime.growslice, Go 1.20+ arguments */
+	HA_PROBE_GROWSLICE_GO119,    /* runtime.growslice, Go 1.19 arguments */
+	HA_PROBE_GROWSLICE_ALLOC,    /* growslice's calls of runtime.mallocgc: the bytes it allocates */
 	HA_PROBE__COUNT,
 };
 
@@ -64,6 +70,8 @@ enum ha_stat {
 	HA_STAT_DROP_MAP_TABLE_FULL,   /* a Go map found no slot in map_stats */
 	HA_STAT_DROP_HOT_KEY_TABLE_FULL, /* an insert's key found no slot in hot_keys */
 	HA_STAT_DROP_WINDOW_TABLE_FULL, /* a growth window found no slot in growth_windows */
+	HA_STAT_DROP_SLICE_TABLE_FULL, /* an append site found no slot in slice_sites (or slice_pending) */
+	HA_STAT_SLICE_ALLOC_UNPAIRED,  /* growslice's allocation without its entry (bytes not counted) */
 	HA_STAT__COUNT,
 };
 
@@ -254,6 +262,38 @@ struct ha_event_map {
 struct ha_event_map_reused {
 	struct ha_event_map ev;
 	struct ha_map_stats stats;
+};
+
+/*
+ * Slice growth per append call site: runtime.growslice's caller (the return
+ * address), counted at its entry; the bytes and new capacity at its call of
+ * mallocgc (the allocation of the new backing array).
+ */
+struct ha_slice_site_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 pc;     /* return address of the growslice call */
+	/*
+	 * One frame up: the site when the caller is a runtime wrapper
+	 * (growsliceBuf, growsliceNoAlias in Go 1.26+, for slices whose first
+	 * elements live on the stack), which userspace recognises by name.
+	 */
+	__u64 caller;
+};
+
+struct ha_slice_site {
+	__u64 growths;      /* growslice calls */
+	__u64 from_empty;   /* of which with capacity 0 before: slices built from nothing */
+	__u64 copied_bytes; /* old length x element size, moved to the new array */
+	__u64 alloc_bytes;  /* new arrays' bytes (capacity x element size) */
+	__u64 allocs;       /* growths whose allocation was seen (alloc_bytes covers these) */
+	__u64 elem_type;    /* *_type of the element */
+	__u64 elem_size;
+	__u64 max_new_len;  /* the largest length asked for */
+	__u64 max_new_cap;  /* the largest capacity allocated */
+	__u16 target_id;
+	__u16 layout_id;
+	__u32 pad;
 };
 
 #endif /* HOTALLOC_BPF_ABI_H */

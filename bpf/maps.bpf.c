@@ -121,7 +121,7 @@ int classic_hash_grow(struct pt_regs *ctx)
 	__u8 kind = over ? HA_GROWTH_GROW : HA_GROWTH_SAME_SIZE;
 
 	/* hashGrow is reached from mapassign*, whose caller inserted. */
-	struct ha_map_stats *st = map_stats_get(ctx, &pc, h, go_caller_return_address(ctx, 1), t);
+	struct ha_map_stats *st = map_stats_get(ctx, &pc, h, 1, t);
 	if (!st)
 		return 0;
 	__u64 g = GO_G(ctx);
@@ -202,7 +202,7 @@ int classic_evacuate(struct pt_regs *ctx)
 		return 0;
 	__u64 noldbuckets = (flags & HMAP_SAME_SIZE_GROW) || !b ? 1ULL << b : 1ULL << (b - 1);
 
-	struct ha_map_stats *st = map_stats_get(ctx, &pc, h, go_caller_return_address(ctx, 2), t);
+	struct ha_map_stats *st = map_stats_get(ctx, &pc, h, 2, t);
 	if (!st)
 		return 0;
 	if (!bucket_evacuated(oldbuckets + oldbucket * bucketsize))
@@ -253,7 +253,7 @@ static __always_inline int swiss_growth(struct pt_regs *ctx, enum ha_probe probe
 			new_size = 2 * old_size;
 	}
 	/* Every swiss growth function takes the map type second. */
-	struct ha_map_stats *st = map_stats_get(ctx, &pc, map, go_caller_return_address(ctx, callers), GO_ARG2(ctx));
+	struct ha_map_stats *st = map_stats_get(ctx, &pc, map, callers, GO_ARG2(ctx));
 	if (!st)
 		return 0;
 	st->growths[kind]++;
@@ -394,7 +394,7 @@ static __always_inline int map_insert(struct pt_regs *ctx, enum ha_probe probe, 
 		return 0;
 	const struct ha_layout *l = pc.layout;
 	__u64 t = GO_ARG1(ctx), m = GO_ARG2(ctx);
-	struct ha_map_stats *st = map_stats_get(ctx, &pc, m, go_return_address(ctx), t);
+	struct ha_map_stats *st = map_stats_get(ctx, &pc, m, 0, t);
 	if (!st)
 		return 0;
 	__sync_fetch_and_add(&st->inserts, 1);

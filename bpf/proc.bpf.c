@@ -22,6 +22,11 @@ int proc_exec(void *ctx)
 	ev->kind = HA_EVENT_EXEC;
 	ev->tgid = bpf_get_current_pid_tgid() >> 32;
 	ev->ktime_ns = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(ev, 0);
+	/*
+	 * Wake the daemon now: with flags 0 the kernel wakes it only if it has
+	 * read everything before, and map events are submitted without a wakeup,
+	 * so an exec would wait for the next collection (up to a second).
+	 */
+	bpf_ringbuf_submit(ev, HA_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "exporter/map_metrics.h"
 #include "exporter/process_metrics.h"
 #include "exporter/site_metrics.h"
+#include "exporter/slice_metrics.h"
 
 namespace hotalloc::exporter {
 namespace {
@@ -96,7 +97,8 @@ void add_allocation_families(const model::Snapshot& snap, std::vector<MetricFami
 void add_target_families(const model::Snapshot& snap, std::vector<MetricFamily>& out) {
   MetricFamily info = make_family(
       "hotalloc_target_info",
-      "One series per live traced process, always 1; the only metric with a pid label, join on target.",
+      "One series per live traced process, always 1; the only metric with a pid label, join on target. In "
+      "Kubernetes also namespace, pod and container.",
       MetricType::Gauge);
   uint64_t attached = 0;
   uint64_t failed = 0;
@@ -107,8 +109,13 @@ void add_target_families(const model::Snapshot& snap, std::vector<MetricFamily>&
     if (t.state == model::TargetState::failed) failed++;
     for (const auto& p : t.processes) {
       if (!p.alive || !seen.emplace(t.name, p.pid).second) continue;
-      add_sample(info, 1,
-                 {{"target", t.name}, {"pid", std::to_string(p.pid)}, {"exe", t.exe}, {"go_version", t.go_version}});
+      Labels labels{{"target", t.name}, {"pid", std::to_string(p.pid)}, {"exe", t.exe}, {"go_version", t.go_version}};
+      if (!p.workload.pod.empty()) {
+        labels.push_back({"namespace", p.workload.namespace_name});
+        labels.push_back({"pod", p.workload.pod});
+        labels.push_back({"container", p.workload.container});
+      }
+      add_sample(info, 1, std::move(labels));
     }
   }
   out.push_back(std::move(info));
@@ -177,6 +184,7 @@ std::vector<MetricFamily> build_families(const model::Snapshot& snap) {
   std::vector<MetricFamily> out;
   add_allocation_families(snap, out);
   add_map_families(snap, out);
+  add_slice_families(snap, out);
   add_heap_profile_families(snap, out);
   add_target_families(snap, out);
   add_probe_families(snap, out);

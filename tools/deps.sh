@@ -16,8 +16,9 @@ packages=(
   # tests, benchmarks and the private apt used to fetch Go toolchains
   ca-certificates debian-archive-keyring xz-utils python3 bpftrace tmux socat jq curl
   # deployment tests: systemd-nspawn boots the unit in a debootstrapped root;
-  # python3-yaml reads the rules and manifests they check
-  systemd-container debootstrap python3-yaml
+  # python3-yaml reads the rules and manifests they check, python3-kubernetes
+  # has the Kubernetes schemas the manifests are checked against
+  systemd-container debootstrap python3-yaml python3-kubernetes
   # fuzzing: clang 16 has a working <expected>, and its libFuzzer runtime
   clang-16 libclang-rt-16-dev
 )

@@ -7,8 +7,9 @@
 # clang 16 is the first Debian clang whose <expected> works with libstdc++ 12
 # once __cpp_concepts says C++20; the library is built with
 # -fsanitize=fuzzer-no-link and the targets link libFuzzer. Corpora are kept
-# in the build tree, so each run goes on from the last; seeds are a real Go
-# binary (stripped, the hardest case), a non-Go ELF, and protocol lines.
+# in the build tree, so each run goes on from the last; seeds are real Go
+# binaries of four versions (whole, and their .gopclntab and .go.buildinfo
+# sections), a non-Go ELF, config files and protocol lines.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-build-fuzz}
@@ -29,8 +30,24 @@ if [ ${#names[@]} -eq 0 ]; then
 fi
 cmake --build "$build" -j "$(nproc)" --target "${names[@]}"
 
-versions=(${HOTALLOC_GO_VERSIONS:-1.19 1.26})
-go_seed=$("$top/tools/go-build-target.sh" sizes "${versions[-1]}" stripped)
+# Seeds from real Go binaries of several versions, one per selector of
+# pclntab_fuzz (go1.19, go1.22, go1.26, go1.27: the table and module data
+# layouts differ between them), stripped and PIE.
+seed_versions=(1.19 1.22 1.26 1.27)
+seeds=$build/seeds
+mkdir -p "$seeds"
+for i in "${!seed_versions[@]}"; do
+  v=${seed_versions[$i]}
+  for mode in stripped pie; do
+    bin=$("$top/tools/go-build-target.sh" sizes "$v" "$mode")
+    cp "$bin" "$seeds/elf-go$v-$mode"
+    objcopy -O binary --only-section=.go.buildinfo "$bin" "$seeds/buildinfo-go$v-$mode"
+    objcopy -O binary --only-section=.gopclntab "$bin" "$seeds/table"
+    # PIE builds before Go 1.26 keep the table inside .data.rel.ro, not a section of its own.
+    [ -s "$seeds/table" ] && { printf "\\x$(printf %02x "$i")"; cat "$seeds/table"; } > "$seeds/pclntab-go$v-$mode"
+  done
+done
+rm -f "$seeds/table"
 passed=0 failed=0
 for name in "${names[@]}"; do
   corpus=$build/corpus/$name
@@ -42,8 +59,10 @@ for name in "${names[@]}"; do
     protocol_fuzz)
       printf '{"v":1,"id":1,"method":"status"}\n{"id":"x","method":"sizeclasses","params":{"target":"api"}}\n' > "$corpus/seed-requests"
       printf '{"v":2,"method":"detach"}\n\n{"v":1,"id":[],"method":7}\n' > "$corpus/seed-bad" ;;
+    buildinfo_fuzz) cp "$seeds"/buildinfo-* "$corpus/" ;;
+    pclntab_fuzz) cp "$seeds"/pclntab-* "$corpus/" ;;
     *)
-      cp "$go_seed" "$corpus/seed-go"
+      cp "$seeds"/elf-* "$corpus/"
       cp /bin/true "$corpus/seed-elf" ;;
   esac
   echo "== fuzz: $name for ${seconds}s"

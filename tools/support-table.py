@@ -48,10 +48,13 @@ def cases(paths):
                 yield f'{m["major"]}.{m["minor"]}', m["mode"], name, outcome
 
 
-def cell(results):
+def cell(results, names):
+    """A cell's text; `names` are the cases every cell should have run."""
     if not results:
         return "not run"
     bad = sorted(f"{name} {outcome}" for name, outcome in results if outcome != "passed")
+    # A shard that crashed wrote no results: its cases did not pass either.
+    bad += sorted(f"{name} not run" for name in names - {name for name, _ in results})
     if not bad:
         return f"✓ ({len(results)})"
     return "✗ " + ", ".join(bad)
@@ -71,7 +74,7 @@ def table(args, results):
     ]
     for v in versions:
         row = [v, f"`{toolchains[v]}`" if v in toolchains else ""]
-        row += [cell(results.get((v, m), [])) for m in modes]
+        row += [cell(results.get((v, m), []), set(names)) for m in modes]
         lines.append("| " + " | ".join(row) + " |")
     kernel = os.uname().release
     when = datetime.date.today().isoformat()
@@ -120,6 +123,8 @@ def main():
     # Exit status: whether every cell that was asked for ran and passed.
     asked = [(v, m) for v in args.versions.split() for m in args.modes.split()]
     ok = all(outcome == "passed" for per in results.values() for _, outcome in per)
+    every = {name for per in results.values() for name, _ in per}
+    ok = ok and all({name for name, _ in per} == every for per in results.values())
     ok = ok and all(cell in results for cell in asked)
     sys.exit(0 if ok else 1)
 

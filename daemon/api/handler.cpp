@@ -79,6 +79,7 @@ json size_classes(const model::TargetView& t) {
           {"classes", std::move(classes)},
           {"large", {{"objects", a.large_objects}, {"bytes", a.large_bytes}}},
           {"tiny", {{"objects", a.tiny_objects}}},
+          {"gc_cycles", a.gc_cycles},
           {"totals",
            {{"objects", a.small_objects_total() + a.large_objects},
             {"bytes", a.small_bytes_total() + a.large_bytes}}}};
@@ -192,7 +193,13 @@ Outcome Handler::targets(const Request&) {
     json j = target_identity(t);
     json processes = json::array();
     for (const model::ProcessInfo& p : t.processes) {
-      if (p.alive) processes.push_back({{"pid", p.pid}, {"start_time", p.start_time}});
+      if (!p.alive) continue;
+      json proc = {{"pid", p.pid}, {"start_time", p.start_time}};
+      if (!p.workload.pod.empty())
+        proc["kubernetes"] = {{"namespace", p.workload.namespace_name},
+                              {"pod", p.workload.pod},
+                              {"container", p.workload.container}};
+      processes.push_back(std::move(proc));
     }
     j["processes"] = std::move(processes);
     j["processes_seen"] = t.processes_seen;

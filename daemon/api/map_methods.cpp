@@ -5,53 +5,14 @@
 
 #include <fmt/format.h>
 
+#include "api/params.h"
+
 namespace hotalloc::api {
 namespace {
 
 using nlohmann::json;
 
 constexpr uint64_t kMaxLimit = 4096;
-
-std::expected<std::optional<uint64_t>, ApiError> uint_param(const Request& r, const char* name) {
-  auto it = r.params.find(name);
-  if (it == r.params.end() || it->is_null()) return std::nullopt;
-  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0))
-    return reject(ErrorCode::invalid_params, fmt::format("\"{}\" must be a non-negative integer", name));
-  return it->get<uint64_t>();
-}
-
-std::expected<std::optional<std::string>, ApiError> string_param(const Request& r, const char* name) {
-  auto it = r.params.find(name);
-  if (it == r.params.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) return reject(ErrorCode::invalid_params, fmt::format("\"{}\" must be a string", name));
-  return it->get<std::string>();
-}
-
-// The targets a request is about: the one named, else every target.
-struct Selection {
-  std::string name;
-  std::vector<uint32_t> ids;
-};
-
-std::expected<Selection, ApiError> select(const model::Snapshot& s, const std::optional<std::string>& wanted,
-                                          bool need_one) {
-  Selection sel;
-  json names = json::array();
-  for (const auto& t : s.targets) {
-    names.push_back(t.name);
-    if (wanted ? t.name == *wanted : true) {
-      sel.ids.push_back(t.id);
-      if (sel.name.empty()) sel.name = t.name;
-      else if (!wanted && sel.name != t.name && need_one)
-        return reject(ErrorCode::invalid_params, "several targets are traced: name one with \"target\"",
-                      json{{"targets", names}});
-    }
-  }
-  if (wanted && sel.ids.empty())
-    return reject(ErrorCode::target_not_found, fmt::format("no target named \"{}\"", wanted->substr(0, 64)),
-                  json{{"targets", names}});
-  return sel;
-}
 
 json shape_json(const model::MapShape& s) {
   if (!s.known) return nullptr;
@@ -92,14 +53,12 @@ const model::TargetMaps* target_maps(const model::Snapshot& s, uint32_t id) {
 }
 
 Outcome maps(Backend& backend, const Request& r) {
-  auto target = string_param(r, "target");
-  if (!target) return std::unexpected(target.error());
   auto limit = uint_param(r, "limit");
   if (!limit) return std::unexpected(limit.error());
-  auto snap = backend.snapshot(Handler::kMaxAge);
-  if (!snap) return reject(ErrorCode::internal, "the daemon has not collected anything yet");
-  auto sel = select(*snap, *target, true);
-  if (!sel) return std::unexpected(sel.error());
+  auto sc = scope(backend, r, true);
+  if (!sc) return std::unexpected(sc.error());
+  const model::SnapshotPtr& snap = sc->snap;
+  const Selection* sel = &sc->sel;
   std::vector<const model::MapView*> views;
   for (uint32_t id : sel->ids)
     if (const auto* tm = target_maps(*snap, id))
@@ -113,8 +72,6 @@ Outcome maps(Backend& backend, const Request& r) {
 }
 
 Outcome hotkeys(Backend& backend, const Request& r) {
-  auto target = string_param(r, "target");
-  if (!target) return std::unexpected(target.error());
   auto map_id = uint_param(r, "map");
   if (!map_id) return std::unexpected(map_id.error());
   auto limit = uint_param(r, "limit");
@@ -123,10 +80,10 @@ Outcome hotkeys(Backend& backend, const Request& r) {
   if (!window_id) return std::unexpected(window_id.error());
   size_t n = std::min<uint64_t>(limit->value_or(10), kMaxLimit);
 
-  auto snap = backend.snapshot(Handler::kMaxAge);
-  if (!snap) return reject(ErrorCode::internal, "the daemon has not collected anything yet");
-  auto sel = select(*snap, *target, true);
-  if (!sel) return std::unexpected(sel.error());
+  auto sc = scope(backend, r, true);
+  if (!sc) return std::unexpected(sc.error());
+  const model::SnapshotPtr& snap = sc->snap;
+  const Selection* sel = &sc->sel;
 
   const std::map<std::tuple<int, uint64_t, uint64_t>, uint64_t>* base = nullptr;
   double window_seconds = 0;
@@ -207,18 +164,16 @@ json event_json(const model::TimelineEvent& e, const std::string& target) {
 }
 
 Outcome events(Backend& backend, const Request& r) {
-  auto target = string_param(r, "target");
-  if (!target) return std::unexpected(target.error());
   auto since = uint_param(r, "since");
   if (!since) return std::unexpected(since.error());
   auto limit = uint_param(r, "limit");
   if (!limit) return std::unexpected(limit.error());
   size_t n = std::min<uint64_t>(limit->value_or(100), kMaxLimit);
 
-  auto snap = backend.snapshot(Handler::kMaxAge);
-  if (!snap) return reject(ErrorCode::internal, "the daemon has not collected anything yet");
-  auto sel = select(*snap, *target, false);
-  if (!sel) return std::unexpected(sel.error());
+  auto sc = scope(backend, r, false);
+  if (!sc) return std::unexpected(sc.error());
+  const model::SnapshotPtr& snap = sc->snap;
+  const Selection* sel = &sc->sel;
   std::map<uint32_t, std::string> names;
   for (const auto& t : snap->targets) names[t.id] = t.name;
 

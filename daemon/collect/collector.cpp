@@ -23,6 +23,8 @@ const char* stat_reason(int id) {
     case HA_STAT_DROP_MAP_TABLE_FULL: return "map_table_full";
     case HA_STAT_DROP_HOT_KEY_TABLE_FULL: return "hot_key_table_full";
     case HA_STAT_DROP_WINDOW_TABLE_FULL: return "growth_window_table_full";
+    case HA_STAT_DROP_SLICE_TABLE_FULL: return "slice_table_full";
+    case HA_STAT_SLICE_ALLOC_UNPAIRED: return "slice_alloc_unpaired";
   }
   return "unknown";
 }
@@ -39,6 +41,8 @@ Result<std::unique_ptr<Collector>> Collector::create(probes::BpfObjects& bpf, mo
   if (c->ncpus_ <= 0) return fail_errno(-c->ncpus_, "count possible CPUs");
   c->percpu_buf_.resize(round8(sizeof(ha_proc_counters)) * c->ncpus_);
   c->maps_ = std::make_unique<MapReader>(bpf.map_stats_fd(), bpf.hot_keys_fd(), model.maps(), target::ProcFs());
+  c->slices_ = std::make_unique<SliceReader>(bpf.slice_sites_fd(), model.slices(),
+                                             [maps = c->maps_.get()](int pid) { return maps->symbols(pid); });
   c->ring_ = ring_buffer__new(bpf.events_fd(), &Collector::on_event, c.get(), nullptr);
   if (!c->ring_) return fail_errno(errno, "create ring buffer reader");
   return c;
@@ -127,6 +131,7 @@ void Collector::poll() {
     handler_.on_process_seen(static_cast<int>(pid), target);
   }
   maps_->poll();
+  slices_->poll();
   read_tracer_health();
 }
 
@@ -138,6 +143,7 @@ void Collector::retire_process(int pid) {
     uint32_t key = static_cast<uint32_t>(pid);
     bpf_map_delete_elem(bpf_.proc_counters_fd(), &key);
   }
+  slices_->process_exited(pid);
   maps_->process_exited(pid);
   model_.process_exited(pid);
 }

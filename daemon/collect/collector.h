@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "collect/map_reader.h"
+#include "collect/slice_reader.h"
 #include "model/model.h"
 #include "probes/bpf_objects.h"
 #include "util/result.h"
@@ -59,6 +60,7 @@ class Collector {
   std::vector<uint8_t> percpu_buf_;
   std::map<std::string, uint64_t> events_;
   std::unique_ptr<MapReader> maps_;
+  std::unique_ptr<SliceReader> slices_;  // uses maps_'s process symbols
 };
 
 }  // namespace hotalloc::collect

@@ -7,17 +7,16 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
-#include <filesystem>
 #include <unordered_set>
 
 #include <bpf/bpf.h>
 
+#include "collect/bpf_table.h"
 #include "util/log.h"
 
 namespace hotalloc::collect {
 namespace {
 
-constexpr uint32_t kBatch = 1024;
 constexpr size_t kMaxDirectory = 1024;  // directory entries read for a swiss map's shape
 constexpr size_t kMaxTables = 256;      // tables whose capacity is read
 // A map whose counters did not move has its shape read again this often
@@ -39,32 +38,6 @@ int64_t clock_ns(clockid_t c) {
 }
 
 int64_t now_unix_ms() { return clock_ns(CLOCK_REALTIME) / 1'000'000; }
-
-// Every entry of an LRU hash, read in batches.
-template <typename K, typename V>
-std::vector<std::pair<K, V>> read_all(int fd) {
-  std::vector<std::pair<K, V>> out;
-  std::vector<K> keys(kBatch);
-  std::vector<V> values(kBatch);
-  uint64_t token_in = 0, token_out = 0;
-  bool first = true;
-  for (;;) {
-    uint32_t count = kBatch;
-    int err = bpf_map_lookup_batch(fd, first ? nullptr : &token_in, &token_out, keys.data(), values.data(), &count,
-                                   nullptr);
-    int e = err ? errno : 0;
-    for (uint32_t i = 0; i < count; i++) out.emplace_back(keys[i], values[i]);
-    if (err) {
-      if (e != ENOENT) log()->warn("reading a BPF map: {}", strerror(e));
-      break;
-    }
-    token_in = token_out;
-    first = false;
-  }
-  return out;
-}
-
-std::string basename_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
 }  // namespace
 
@@ -105,7 +78,7 @@ model::MapIdentity MapReader::identity(MapSymbols& sym, const ha_map_stats& st) 
   model::MapIdentity id;
   if (auto site = sym.call_site(st.site_pc)) {
     id.file = site->file;
-    id.site = fmt::format("{}:{}", basename_of(site->file), site->line);
+    id.site = site_label(*site);
     id.function = site->function;
   }
   if (st.maptype) {
@@ -189,7 +162,8 @@ void MapReader::poll_maps(int64_t now_ms) {
     model::MapIdentity id;
     if (need && sym) id = identity(*sym, st);
     model::MapShape sh;
-    if (sym && !(st.flags & HA_MAP_ON_STACK) && (moved || now_ms - now.shape_read_ms >= kShapeRefreshMs)) {
+    if (sym && !(st.flags & HA_MAP_ON_STACK) && (moved || now_ms - now.shape_read_ms >= kShapeRefreshMs) &&
+        !model_.parked(pid, key.map, st.created_ns)) {
       sh = shape(*sym, key.map);
       now.shape_read_ms = now_ms;
     }

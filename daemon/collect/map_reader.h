@@ -37,6 +37,9 @@ class MapReader {
   void on_event(const ha_event_map& ev, const ha_map_stats* reused);
   // Forgets the process and frees its kernel entries.
   void process_exited(int pid);
+  // The process's symbols (sites, types), opened on first use; null when
+  // they cannot be read. Shared with the slice reader.
+  MapSymbols* symbols(int pid);
 
  private:
   struct BinaryKey {
@@ -46,7 +49,6 @@ class MapReader {
   using MapKey = std::pair<int, uint64_t>;               // (pid, map)
   using HotKeyId = std::tuple<int, uint64_t, uint64_t>;  // (pid, map, key hash)
 
-  MapSymbols* symbols(int pid);
   model::MapIdentity identity(MapSymbols& sym, const ha_map_stats& st);
   model::MapShape shape(MapSymbols& sym, uint64_t map);
   void poll_maps(int64_t now_ms);

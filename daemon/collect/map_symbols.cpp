@@ -1,6 +1,7 @@
 #include "collect/map_symbols.h"
 
 #include <cstring>
+#include <filesystem>
 
 #include "heapprof/load_bias.h"
 
@@ -18,6 +19,10 @@ constexpr uint8_t kKindMask = 0x1f;
 constexpr size_t kMaxTypeName = 256;
 
 }  // namespace
+
+std::string site_label(const target::SourceLine& line) {
+  return fmt::format("{}:{}", std::filesystem::path(line.file).filename().string(), line.line);
+}
 
 Result<std::unique_ptr<MapSymbols>> MapSymbols::open(const target::ProcFs& procfs, int pid,
                                                      std::shared_ptr<const heapprof::Symbolizer> symbolizer) {

@@ -20,6 +20,9 @@
 
 namespace hotalloc::collect {
 
+// A source position as the metrics label it: "main.go:42" (the file's basename).
+std::string site_label(const target::SourceLine& line);
+
 struct TypeName {
   std::string name;  // "int64", "main.key", "*main.node"
   uint8_t kind = 0;  // reflect.Kind

@@ -103,7 +103,7 @@ std::vector<Setting> declare() {
   s.push_back(option("map-inserts", &Options::map_inserts,
                      "Map insert probes (hot keys, insert rates, stack or heap): off, on, or on for a while of "
                      "every period, like 200ms/10s")
-                  .type("MODE").check(insert_mode).build(d));
+                  .type("MODE").check(insert_mode).reloadable().build(d));
   s.push_back(option("metrics.hot-keys", &Options::metrics_hot_keys,
                      "Hot-key series per map in hotalloc_map_hot_key_inserts_total (0: none)")
                   .type("N").check(in_range<uint32_t>(0, 100)).build(d));

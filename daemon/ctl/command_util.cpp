@@ -1,5 +1,9 @@
 #include "ctl/command_util.h"
 
+#include <iostream>
+
+#include "ctl/client.h"
+
 namespace hotalloc::ctl {
 
 using nlohmann::json;
@@ -27,6 +31,30 @@ const json& list(const json& j, const char* key) {
   static const json kEmpty = json::array();
   auto it = j.find(key);
   return it != j.end() && it->is_array() ? *it : kEmpty;
+}
+
+std::optional<json> call_once(const std::string& socket, std::chrono::milliseconds timeout,
+                              const std::string& method, const json& params, bool json_out, int& code) {
+  auto client = Client::connect(socket, timeout);
+  if (!client) {
+    std::cerr << "hotallocctl: " << client.error().message << '\n';
+    code = exit_code(client.error());
+    return std::nullopt;
+  }
+  auto reply = client->call(method, params);
+  if (!reply) {
+    std::cerr << "hotallocctl: " << reply.error().message << '\n';
+    code = exit_code(reply.error());
+    return std::nullopt;
+  }
+  if (!reply->ok()) {
+    const api::ApiError& e = reply->outcome.error();
+    if (json_out) std::cout << api::to_json(e).dump(2) << '\n';
+    std::cerr << "hotallocctl: " << api::to_string(e.code) << ": " << e.message << '\n';
+    code = exit_code(e.code);
+    return std::nullopt;
+  }
+  return *reply->outcome;
 }
 
 }  // namespace hotalloc::ctl

@@ -2,7 +2,9 @@
 // fields of a result leniently (a missing field shows as "" or "-").
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -20,5 +22,12 @@ CLI::App* subcommand(CLI::App& app, Invocation& chosen, const std::string& name,
 std::string text(const nlohmann::json& j, const char* key);
 std::string number(const nlohmann::json& j, const char* key);  // "-" when absent
 const nlohmann::json& list(const nlohmann::json& j, const char* key);  // empty when absent
+
+// One request on a fresh connection, for commands that ask more than once;
+// prints an error the way main does (as JSON too with json_out) and sets
+// `code` to the exit code it calls for.
+std::optional<nlohmann::json> call_once(const std::string& socket, std::chrono::milliseconds timeout,
+                                        const std::string& method, const nlohmann::json& params, bool json_out,
+                                        int& code);
 
 }  // namespace hotalloc::ctl

@@ -46,8 +46,12 @@ void add_pprof(CLI::App& app, Invocation& chosen);
 void add_maps(CLI::App& app, Invocation& chosen);  // ctl/map_commands.cpp
 void add_hotkeys(CLI::App& app, Invocation& chosen);
 void add_events(CLI::App& app, Invocation& chosen);
+void add_advise(CLI::App& app, Invocation& chosen);  // ctl/advice_commands.cpp
+void add_slices(CLI::App& app, Invocation& chosen);
+void add_top(CLI::App& app, Invocation& chosen);  // ctl/top_command.cpp
 
 inline constexpr AddCommand kCommands[] = {add_status, add_targets, add_sizeclasses, add_sites, add_pprof,
-                                           add_maps,   add_hotkeys,  add_events};
+                                           add_maps,   add_hotkeys,  add_events,      add_advise, add_slices,
+                                           add_top};
 
 }  // namespace hotalloc::ctl

@@ -119,31 +119,6 @@ void render_events(const json& r, std::ostream& os, bool) {
   for (const json& e : list(r, "events")) print_event(e, os);
 }
 
-// One request on a fresh connection; prints the error the way main does.
-std::optional<json> call_once(const std::string& socket, std::chrono::milliseconds timeout,
-                              const std::string& method, const json& params, bool json_out, int& code) {
-  auto client = Client::connect(socket, timeout);
-  if (!client) {
-    std::cerr << "hotallocctl: " << client.error().message << '\n';
-    code = exit_code(client.error());
-    return std::nullopt;
-  }
-  auto reply = client->call(method, params);
-  if (!reply) {
-    std::cerr << "hotallocctl: " << reply.error().message << '\n';
-    code = exit_code(reply.error());
-    return std::nullopt;
-  }
-  if (!reply->ok()) {
-    const api::ApiError& e = reply->outcome.error();
-    if (json_out) std::cout << api::to_json(e).dump(2) << '\n';
-    std::cerr << "hotallocctl: " << api::to_string(e.code) << ": " << e.message << '\n';
-    code = exit_code(e.code);
-    return std::nullopt;
-  }
-  return *reply->outcome;
-}
-
 volatile std::sig_atomic_t g_stop = 0;
 
 }  // namespace

@@ -64,12 +64,17 @@ MapModel::Record* MapModel::find(int pid, uint64_t address) {
 
 bool MapModel::needs_identity(int pid, uint64_t address, uint64_t created_ns, bool has_types) const {
   auto it = index_.find({pid, address});
-  if (it == index_.end()) return true;
+  if (it == index_.end()) return !parked(pid, address, created_ns);
   for (const auto& [tid, t] : targets_) {
     if (auto r = t.records.find(it->second); r != t.records.end())
       return r->second.created_ns != created_ns || (has_types && r->second.identity.key_type.empty());
   }
   return true;
+}
+
+bool MapModel::parked(int pid, uint64_t address, uint64_t created_ns) const {
+  auto it = parked_.find({pid, address});
+  return it != parked_.end() && it->second.created_ns == created_ns;
 }
 
 MapModel::Record& MapModel::create(uint32_t target, int pid, uint64_t address, uint64_t created_ns,
@@ -117,6 +122,14 @@ void MapModel::update(uint32_t target, int pid, uint64_t address, const ha_map_s
     r = nullptr;
   }
   if (!r) {
+    if (auto p = parked_.find({pid, address}); p != parked_.end()) {
+      if (p->second.created_ns == stats.created_ns) {
+        route(targets_[p->second.target], p->second.site, stats, p->second.last);
+        p->second.last = stats;
+        return;
+      }
+      parked_.erase(p);  // a new map at that address
+    }
     r = &create(target, pid, address, stats.created_ns, identity);
     r->last_active_ms = now_ms;
     r->rate_since_ms = now_ms;
@@ -139,11 +152,27 @@ void MapModel::update(uint32_t target, int pid, uint64_t address, const ha_map_s
   r->flags = stats.flags;
   if (shape.known) r->shape = shape;
 
-  if (t.records.size() > limits_.maps_per_target) {
-    auto oldest = std::min_element(t.records.begin(), t.records.end(), [](const auto& a, const auto& b) {
-      return a.second.last_active_ms < b.second.last_active_ms;
-    });
-    forget(t, oldest->first);
+  if (t.records.size() > limits_.maps_per_target) park_least_active(t);
+}
+
+// Parks the least recently active tenth of the records at once, so that a
+// target with many more live maps than the limit costs one sort now and
+// then, not a scan of every record at every update.
+void MapModel::park_least_active(TargetState& t) {
+  // As many as the kernel's table holds: beyond that, entries it no longer
+  // has (an eviction, an end the ring buffer dropped) are the likely ones.
+  constexpr size_t kMaxParked = 4 * HA_MAX_MAPS;
+  std::vector<std::pair<int64_t, uint64_t>> by_activity;  // (last active, id)
+  by_activity.reserve(t.records.size());
+  for (const auto& [id, r] : t.records) by_activity.emplace_back(r.last_active_ms, id);
+  size_t keep = limits_.maps_per_target - limits_.maps_per_target / 10;
+  size_t drop = by_activity.size() - std::min(keep, by_activity.size());
+  std::nth_element(by_activity.begin(), by_activity.begin() + drop, by_activity.end());
+  for (size_t i = 0; i < drop; i++) {
+    const Record& r = t.records.at(by_activity[i].second);
+    if (parked_.size() >= kMaxParked) parked_.erase(parked_.begin());
+    parked_[{r.pid, r.address}] = Parked{r.target, r.created_ns, r.identity.site, r.last};
+    forget(t, r.id);
     t.maps_forgotten++;
   }
 }
@@ -156,6 +185,11 @@ void MapModel::retire(uint32_t target, int pid, uint64_t address, const ha_map_s
     forget(t, r->id);
     return;
   }
+  if (auto p = parked_.find({pid, address}); p != parked_.end() && p->second.created_ns == final_stats.created_ns) {
+    route(targets_[p->second.target], p->second.site, final_stats, p->second.last);
+    parked_.erase(p);
+    return;
+  }
   // Never polled: its counts go to the target's other series.
   route(targets_[target], kOther, final_stats, ha_map_stats{});
 }
@@ -166,6 +200,7 @@ void MapModel::count_kernel_evictions(uint64_t maps, uint64_t keys) {
 }
 
 void MapModel::process_exited(int pid) {
+  std::erase_if(parked_, [pid](const auto& p) { return p.first.first == pid; });
   for (auto& [tid, t] : targets_) {
     std::vector<uint64_t> gone;
     for (const auto& [id, r] : t.records)

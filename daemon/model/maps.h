@@ -149,6 +149,10 @@ class MapModel {
   // identity resolved: it is new to the model, or its types became known
   // (`has_types`) after the model first saw it.
   bool needs_identity(int pid, uint64_t address, uint64_t created_ns, bool has_types) const;
+  // Whether the map was dropped from the records to stay within
+  // maps_per_target: its counters still go to its site, but it is not
+  // listed, and its shape is not worth reading.
+  bool parked(int pid, uint64_t address, uint64_t created_ns) const;
 
   // The kernel's cumulative counters of one map. `identity`, when given,
   // replaces what the model knew (its site stays); `shape` when known.
@@ -205,11 +209,21 @@ class MapModel {
     double refill_rate = 0;  // per second, smoothed
   };
   using Key = std::pair<int, uint64_t>;  // (pid, address)
+  // A map dropped from the records while the kernel still counts it: what
+  // routing its later counts needs, so that they are neither lost nor, when
+  // it shows up again, counted twice from zero.
+  struct Parked {
+    uint32_t target = 0;
+    uint64_t created_ns = 0;
+    std::string site;
+    ha_map_stats last{};
+  };
 
   Record* find(int pid, uint64_t address);
   Record& create(uint32_t target, int pid, uint64_t address, uint64_t created_ns, const MapIdentity* identity);
   void route(TargetState& t, const std::string& site, const ha_map_stats& now, const ha_map_stats& before);
   void forget(TargetState& t, uint64_t id);
+  void park_least_active(TargetState& t);
   void promote(TargetState& t);
   std::string key_label(const Record& r, uint64_t key_hash, const std::string& decoded) const;
   void push(TimelineEvent ev);
@@ -217,6 +231,7 @@ class MapModel {
   MapLimits limits_;
   std::map<uint32_t, TargetState> targets_;
   std::map<Key, uint64_t> index_;  // (pid, address) -> id of the current map there
+  std::map<Key, Parked> parked_;   // at most kMaxParked, like the kernel's table
   uint64_t next_id_ = 1;
   std::shared_ptr<std::deque<TimelineEvent>> timeline_;
   bool timeline_changed_ = true;  // since the last publish

@@ -26,6 +26,10 @@ void Model::process_started(uint32_t target, int pid, uint64_t start_time) {
   targets_[target].processes_seen++;
 }
 
+void Model::process_workload(int pid, Workload workload) {
+  if (auto it = processes_.find(pid); it != processes_.end()) it->second.workload = std::move(workload);
+}
+
 void Model::process_counts(uint32_t target, int pid, const AllocCounts& cumulative) {
   auto it = processes_.find(pid);
   if (it == processes_.end()) {
@@ -43,6 +47,7 @@ void Model::process_exited(int pid) {
   targets_[it->second.target].retired += it->second.counts;
   processes_.erase(it);
   maps_.process_exited(pid);
+  slices_.process_exited(pid);
 }
 
 void Model::process_heap(int pid, heapprof::ProcessHeapPtr heap) {
@@ -82,7 +87,7 @@ SnapshotPtr Model::publish(int64_t now_unix_ms) {
     v.alloc = t.retired;
     for (const auto& [pid, p] : processes_) {
       if (p.target != id) continue;
-      v.processes.push_back(ProcessInfo{pid, p.start_time, true});
+      v.processes.push_back(ProcessInfo{pid, p.start_time, true, p.workload});
       v.alloc += p.counts;
       if (p.heap) v.heap.push_back(p.heap);
     }
@@ -104,6 +109,7 @@ SnapshotPtr Model::publish(int64_t now_unix_ms) {
   s->socket_requests = socket_requests_;
   s->daemon = daemon_;
   s->maps = maps_.publish(now_unix_ms);
+  s->slices = slices_.publish();
   // Counts lost when the kernel's LRU tables evicted an entry before a poll.
   s->drops["map_evicted"] = s->maps->kernel_map_evictions;
   s->drops["hot_key_evicted"] = s->maps->kernel_key_evictions;

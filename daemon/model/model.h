@@ -37,6 +37,8 @@ class Model {
 
   // A process of `target` is traced. start_time identifies it along with pid.
   void process_started(uint32_t target, int pid, uint64_t start_time);
+  // The Kubernetes container of a traced process, when it runs in one.
+  void process_workload(int pid, Workload workload);
   // Cumulative counts of a live process since its probes first fired.
   void process_counts(uint32_t target, int pid, const AllocCounts& cumulative);
   // The process is gone; its last reported counts stay in its target's totals.
@@ -53,6 +55,8 @@ class Model {
 
   // Go maps: fed by the collector, published with every snapshot.
   MapModel& maps() { return maps_; }
+  // Slice growth per append site: fed by the collector, published with every snapshot.
+  SliceModel& slices() { return slices_; }
 
   // Builds a snapshot of the current state and makes it the latest.
   SnapshotPtr publish(int64_t now_unix_ms);
@@ -62,6 +66,7 @@ class Model {
   struct Process {
     uint32_t target = 0;
     uint64_t start_time = 0;
+    Workload workload;
     AllocCounts counts;
     heapprof::ProcessHeapPtr heap;
   };
@@ -81,6 +86,7 @@ class Model {
   std::map<std::pair<std::string, std::string>, uint64_t> socket_requests_;
   bool ready_ = false;
   MapModel maps_;
+  SliceModel slices_;
   uint64_t generation_ = 0;
 
   mutable std::mutex latest_mu_;

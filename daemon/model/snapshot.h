@@ -14,6 +14,7 @@
 #include "heapprof/process_heap.h"
 #include "model/maps.h"
 #include "model/size_classes.h"
+#include "model/slices.h"
 
 namespace hotalloc::model {
 
@@ -55,12 +56,21 @@ struct ProbeSite {
   bool emulated = false;     // the kernel emulates it (no single-step)
   bool attached = false;
   std::string error;  // why it is not attached
+  bool on_demand = false;  // in the insert tier (--map-inserts): attached only while it is on
+};
+
+// The Kubernetes container a process runs in (tracer/workload.h); empty
+// outside Kubernetes.
+struct Workload {
+  std::string namespace_name, pod, container;
+  bool operator==(const Workload&) const = default;
 };
 
 struct ProcessInfo {
   int pid = 0;
   uint64_t start_time = 0;  // clock ticks since boot, /proc/PID/stat field 22
   bool alive = true;
+  Workload workload;
 };
 
 // exited: a --pid target whose process is gone (its counts stay).
@@ -117,6 +127,7 @@ struct Snapshot {
   std::map<std::pair<std::string, std::string>, uint64_t> socket_requests;  // (method, code)
   DaemonInfo daemon;
   std::shared_ptr<const MapsSnapshot> maps;  // Go maps, hot keys, timeline
+  std::shared_ptr<const SlicesSnapshot> slices;  // slice growth per append site
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

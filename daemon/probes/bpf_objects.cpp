@@ -44,6 +44,9 @@ const char* probe_name(ha_probe probe) {
     case HA_PROBE_MAPASSIGN_FAST64: return "mapassign_fast64";
     case HA_PROBE_MAPASSIGN_FAST64PTR: return "mapassign_fast64ptr";
     case HA_PROBE_MAPASSIGN_FASTSTR: return "mapassign_faststr";
+    case HA_PROBE_GROWSLICE: return "growslice";
+    case HA_PROBE_GROWSLICE_GO119: return "growslice_go119";
+    case HA_PROBE_GROWSLICE_ALLOC: return "growslice_alloc";
     case HA_PROBE__COUNT: break;
   }
   return "unknown";
@@ -95,6 +98,9 @@ bpf_program* BpfObjects::program(ha_probe probe) const {
     case HA_PROBE_MAPASSIGN_FAST64: return skel_->progs.map_assign_fast64;
     case HA_PROBE_MAPASSIGN_FAST64PTR: return skel_->progs.map_assign_fast64ptr;
     case HA_PROBE_MAPASSIGN_FASTSTR: return skel_->progs.map_assign_faststr;
+    case HA_PROBE_GROWSLICE: return skel_->progs.slice_growslice;
+    case HA_PROBE_GROWSLICE_GO119: return skel_->progs.slice_growslice_go119;
+    case HA_PROBE_GROWSLICE_ALLOC: return skel_->progs.slice_growslice_alloc;
     case HA_PROBE__COUNT: break;
   }
   return nullptr;
@@ -140,5 +146,6 @@ int BpfObjects::stats_fd() const { return bpf_map__fd(skel_->maps.stats); }
 int BpfObjects::events_fd() const { return bpf_map__fd(skel_->maps.events); }
 int BpfObjects::map_stats_fd() const { return bpf_map__fd(skel_->maps.map_stats); }
 int BpfObjects::hot_keys_fd() const { return bpf_map__fd(skel_->maps.hot_keys); }
+int BpfObjects::slice_sites_fd() const { return bpf_map__fd(skel_->maps.slice_sites); }
 
 }  // namespace hotalloc::probes

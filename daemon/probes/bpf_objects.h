@@ -70,6 +70,7 @@ class BpfObjects {
   int events_fd() const;
   int map_stats_fd() const;  // LRU hash: ha_map_key -> ha_map_stats
   int hot_keys_fd() const;   // LRU hash: ha_hot_key_id -> ha_hot_key
+  int slice_sites_fd() const;  // LRU hash: ha_slice_site_key -> ha_slice_site
 
  private:
   BpfObjects() = default;

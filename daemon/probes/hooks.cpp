@@ -14,7 +14,11 @@ CpuArch cpu_arch(target::Arch a) {
 Result<ProbePlan> plan_probes(const target::GoBinary& binary) {
   auto log = logging::get("probes");
   ProbePlan plan;
+  const target::GoVersion& go = binary.go_version();
   for (const HookSpec& hook : kHooks) {
+    if ((hook.min_go_minor && !go.at_least(1, hook.min_go_minor)) ||
+        (hook.max_go_minor && go.at_least(1, hook.max_go_minor + 1)))
+      continue;
     auto fn = binary.function(hook.symbol);
     if (!fn) {
       if (hook.required) return fail("{} not found in {}", hook.symbol, binary.elf().path());
@@ -29,6 +33,15 @@ Result<ProbePlan> plan_probes(const target::GoBinary& binary) {
         continue;
       }
       sites = std::move(*rets);
+    } else if (hook.site == HookSite::calls) {
+      auto callee = binary.function(hook.callee);
+      auto calls = callee ? call_sites(cpu_arch(binary.elf().arch()), fn->code, fn->address, callee->address)
+                          : Result<std::vector<Site>>(fail("{} not found", hook.callee));
+      if (!calls) {
+        log->warn("{}: cannot probe the calls in {}: {}", binary.elf().path(), hook.symbol, calls.error().message);
+        continue;
+      }
+      sites = std::move(*calls);
     } else {
       auto site = place_probe(cpu_arch(binary.elf().arch()), fn->code, fn->address);
       if (!site) {

@@ -16,8 +16,9 @@
 namespace hotalloc::probes {
 
 // Where in the function a hook's probes go: one at the prologue (see
-// placement.h), or one on each return instruction, to read a result.
-enum class HookSite { prologue, returns };
+// placement.h), one on each return instruction, to read a result, or one on
+// each call of `callee`, to read what the function passes it.
+enum class HookSite { prologue, returns, calls };
 
 // always: attached with the target. inserts: the map-insert tier, attached
 // and detached at run time (--map-inserts, hotkeys --for).
@@ -29,6 +30,9 @@ struct HookSpec {
   bool required;  // a binary without it cannot be traced
   HookSite site = HookSite::prologue;
   Tier tier = Tier::always;
+  // Go 1.N versions whose register arguments the program reads (0: any).
+  int min_go_minor = 0, max_go_minor = 0;
+  std::string_view callee = {};  // HookSite::calls
 };
 
 // The always-on tier: span accounting at refill and flush, large allocations;
@@ -63,6 +67,12 @@ inline constexpr HookSpec kHooks[] = {
     {HA_PROBE_MAPASSIGN_FAST64, "runtime.mapassign_fast64", false, HookSite::prologue, Tier::inserts},
     {HA_PROBE_MAPASSIGN_FAST64PTR, "runtime.mapassign_fast64ptr", false, HookSite::prologue, Tier::inserts},
     {HA_PROBE_MAPASSIGN_FASTSTR, "runtime.mapassign_faststr", false, HookSite::prologue, Tier::inserts},
+    // growslice took (et, old slice, cap) up to 1.19 and (oldPtr, newLen,
+    // oldCap, num, et) from 1.20 on; its mallocgc call gives the new array's size.
+    {HA_PROBE_GROWSLICE_GO119, "runtime.growslice", false, HookSite::prologue, Tier::inserts, 0, 19},
+    {HA_PROBE_GROWSLICE, "runtime.growslice", false, HookSite::prologue, Tier::inserts, 20, 0},
+    {HA_PROBE_GROWSLICE_ALLOC, "runtime.growslice", false, HookSite::calls, Tier::inserts, 0, 0,
+     "runtime.mallocgc"},
 };
 
 struct PlannedProbe {

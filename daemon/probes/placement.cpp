@@ -396,6 +396,7 @@ const char* to_string(Placement p) {
     case Placement::after_stack_check: return "after_stack_check";
     case Placement::entry: return "entry";
     case Placement::ret: return "return";
+    case Placement::call: return "call";
   }
   return "unknown";
 }
@@ -434,22 +435,47 @@ Result<Site> place_probe(CpuArch arch, std::span<const uint8_t> code, uint64_t a
   return place(rules, raw_handle, p);
 }
 
-Result<std::vector<Site>> return_sites(CpuArch arch, std::span<const uint8_t> code, uint64_t address) {
+namespace {
+
+// Every instruction of the whole function `code` that `wanted` picks, as
+// sites of `placement`: Go text holds no data, so a linear sweep sees them all.
+template <typename Pick>
+Result<std::vector<Site>> sweep(CpuArch arch, std::span<const uint8_t> code, uint64_t address, Placement placement,
+                                Pick wanted) {
   const ArchRules& rules = arch == CpuArch::x86_64 ? kX86Rules : kArm64Rules;
   csh raw_handle = 0;
   auto d = decode(rules, raw_handle, code, address, 0);
   if (!d) return fail(d.error());
   std::vector<Site> sites;
   for (const cs_insn& insn : std::span<const cs_insn>(d->insns.get(), d->count)) {
-    if (!in_group(insn, CS_GRP_RET)) continue;
+    if (!wanted(rules, insn)) continue;
     Site s;
     s.offset = insn.address - address;
-    s.placement = Placement::ret;
+    s.placement = placement;
     s.emulated = rules.emulated(insn);
     s.instruction = text_of(insn);
     sites.push_back(std::move(s));
   }
-  if (sites.empty()) return fail("no return instruction in the {} bytes at {:#x}", code.size(), address);
+  return sites;
+}
+
+}  // namespace
+
+Result<std::vector<Site>> return_sites(CpuArch arch, std::span<const uint8_t> code, uint64_t address) {
+  auto sites = sweep(arch, code, address, Placement::ret,
+                     [](const ArchRules&, const cs_insn& insn) { return in_group(insn, CS_GRP_RET); });
+  if (sites && sites->empty()) return fail("no return instruction in the {} bytes at {:#x}", code.size(), address);
+  return sites;
+}
+
+Result<std::vector<Site>> call_sites(CpuArch arch, std::span<const uint8_t> code, uint64_t address,
+                                     uint64_t callee) {
+  auto sites = sweep(arch, code, address, Placement::call, [&](const ArchRules& rules, const cs_insn& insn) {
+    // CALL rel32 / BL imm26 (Capstone 4 puts BL in no call group).
+    bool direct = arch == CpuArch::arm64 ? insn.id == ARM64_INS_BL : insn.id == X86_INS_CALL;
+    return direct && branch_target(insn, rules.cs_arch_id) == callee;
+  });
+  if (sites && sites->empty()) return fail("no call of {:#x} in the {} bytes at {:#x}", callee, code.size(), address);
   return sites;
 }
 

@@ -29,9 +29,10 @@ enum class Placement {
   after_stack_check,   // the instruction the branch falls through to; runs once per call
   entry,               // the function's first instruction; a fallback
   ret,                 // a return instruction, where a result is read (never a uretprobe)
+  call,                // a call of another function, where that call's arguments are read
 };
 
-// "stack_check_branch", "after_stack_check", "entry", "return".
+// "stack_check_branch", "after_stack_check", "entry", "return", "call".
 const char* to_string(Placement);
 
 struct Site {
@@ -61,5 +62,12 @@ Result<Site> place_probe(CpuArch arch, std::span<const uint8_t> code, uint64_t a
 // linear sweep finds them all; it stops at bytes it cannot decode (the
 // padding after the function). Fails when there is none.
 Result<std::vector<Site>> return_sites(CpuArch arch, std::span<const uint8_t> code, uint64_t address);
+
+// Every direct call of the function at `callee` in the function whose whole
+// code is `code` (a linear sweep, as return_sites): there the callee's
+// arguments are in their registers, read without a probe on the callee,
+// which other callers reach too. Fails when there is none.
+Result<std::vector<Site>> call_sites(CpuArch arch, std::span<const uint8_t> code, uint64_t address,
+                                     uint64_t callee);
 
 }  // namespace hotalloc::probes

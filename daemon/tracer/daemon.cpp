@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 
+#include "api/advice_methods.h"
 #include "api/site_methods.h"
 #include "util/log.h"
 
@@ -164,6 +165,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::CommandLine& cli, co
                     }});
   api::add_heap_methods(*d->handler_, *d);
   api::add_map_methods(*d->handler_, *d, *d);
+  api::add_advice_methods(*d->handler_, *d);
   auto api = api::Server::start(d->server_options(options), *d->handler_);
   if (!api) return fail(api.error().context("socket " + options.socket_path));
   d->api_ = std::move(*api);
@@ -256,13 +258,10 @@ int Daemon::run() {
         case kWake: drain_fd(wake_fd_); publish = true; break;
         case kEvents: collector_->drain_events(); break;
         case kExits: targets_->handle_exits(); publish = true; break;
-        case kInserts: {
+        case kInserts:
           inserts_->on_timer();
-          model::DaemonInfo info = model_->latest()->daemon;
-          info.map_inserts = inserts_->mode_text();
-          model_->set_daemon(info);
+          publish_insert_mode();
           break;
-        }
         case kScan: drain_fd(scan_fd_); discover_all(); publish = true; break;
       }
     }
@@ -270,6 +269,12 @@ int Daemon::run() {
   }
 }
 
+
+void Daemon::publish_insert_mode() {
+  model::DaemonInfo info = model_->latest()->daemon;
+  info.map_inserts = inserts_->mode_text();
+  model_->set_daemon(info);
+}
 
 void Daemon::set_timer(int fd, std::chrono::milliseconds interval) {
   itimerspec its{};
@@ -370,6 +375,15 @@ void Daemon::reload() {
     apply_targets(applied);
     if (applied.discover != options_.discover || applied.match != options_.match) apply_discovery(applied);
     if (applied.collect_interval_ms != options_.collect_interval_ms) set_timer(timer_fd_, applied.collect_interval());
+    if (applied.map_inserts != options_.map_inserts) {
+      // Validated when the file was resolved; the always-on probes are not touched.
+      if (auto mode = parse_insert_mode(applied.map_inserts)) {
+        inserts_->set_mode(*mode);
+        publish_insert_mode();
+      } else {
+        log()->warn("reload: map-inserts: {}", mode.error().message);
+      }
+    }
     api_->update(server_options(applied));
     options_ = std::move(applied);
     collect_and_publish();

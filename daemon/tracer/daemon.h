@@ -57,6 +57,8 @@ class Daemon final : public api::Backend, public collect::EventHandler, public a
   void apply_discovery(const config::Options& next);
   void discover_all();
   void set_timer(int fd, std::chrono::milliseconds interval);
+  // The insert mode into the published daemon info (status, `map inserts`).
+  void publish_insert_mode();
   api::ServerOptions server_options(const config::Options& o) const;
   std::string status_text() const;
 

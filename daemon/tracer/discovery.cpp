@@ -67,11 +67,21 @@ void Discovery::refuse_binary(const target::ProcessIdentity& id) { traceable_[{i
 
 std::optional<target::ProcessIdentity> Discovery::examine(int pid, bool again) {
   auto id = procfs_.identity(pid);
-  if (!id || id->exe_path.empty()) return std::nullopt;
+  if (!id) {
+    if (again) log()->debug("pid {} cannot be examined: {}", pid, id.error().message);
+    return std::nullopt;
+  }
+  if (id->exe_path.empty()) {
+    if (again) log()->debug("pid {}: its executable cannot be read (exited, or a kernel thread)", pid);
+    return std::nullopt;
+  }
   auto [it, fresh] = examined_.try_emplace(pid, id->start_time);
   if (!fresh && it->second == id->start_time && !again) return std::nullopt;
   it->second = id->start_time;
-  if (!is_go(*id)) return std::nullopt;
+  if (!is_go(*id)) {
+    if (again) log()->debug("pid {} now runs {}, not a Go program", pid, id->exe_path);
+    return std::nullopt;
+  }
   if (!patterns_.empty()) {
     std::string cgroup = cgroup_path(procfs_, pid);
     ProcessTraits traits{id->comm, id->exe_path, cgroup, unit_of(cgroup)};

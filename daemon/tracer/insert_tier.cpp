@@ -151,6 +151,14 @@ void InsertTier::on_timer() {
   }
 }
 
+void InsertTier::set_mode(InsertMode mode) {
+  std::lock_guard lock(mu_);
+  mode_ = mode;
+  int64_t now = now_ms();
+  apply_state(now);
+  if (pending_) arm(now);  // apply_state re-armed the timer a request is waiting on
+}
+
 Result<InsertTier::Answer> InsertTier::request(std::optional<InsertMode> mode, int64_t for_ms) {
   std::unique_lock lock(mu_);
   done_cv_.wait(lock, [&] { return !pending_; });

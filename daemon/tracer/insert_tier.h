@@ -62,6 +62,10 @@ class InsertTier {
   // Any thread: sets the configured mode (when `mode` is given) and/or opens
   // a window of `for_ms` with the probes on. Waits for the loop to apply it.
   Result<Answer> request(std::optional<InsertMode> mode, int64_t for_ms);
+  // Loop thread only (a reload): sets the configured mode at once. request()
+  // would wait for the loop, which is the caller: it would never answer.
+  // An open window keeps the probes on until it ends.
+  void set_mode(InsertMode mode);
   std::string mode_text() const;
 
  private:

@@ -10,10 +10,16 @@
 #include <set>
 
 #include "target/runtime_layout.h"
+#include "tracer/discovery.h"
+#include "tracer/workload.h"
 #include "util/log.h"
 
 namespace hotalloc::tracer {
 namespace {
+
+// Where the kubelet keeps its log directories on a node (the DaemonSet
+// mounts them read-only at the same path).
+constexpr const char* kKubeletLogRoot = "/var/log";
 
 int pidfd_open(int pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
@@ -130,7 +136,8 @@ Status TargetManager::attach(Target& t, const BinaryKey& key, const std::string&
     s.instruction = p.site.instruction;
     s.placement = probes::to_string(p.site.placement);
     s.emulated = p.site.emulated;
-    s.attached = p.tier == probes::Tier::always || inserts_on_;
+    s.on_demand = p.tier == probes::Tier::inserts;
+    s.attached = !s.on_demand || inserts_on_;
     t.info.probes.push_back(std::move(s));
   }
   t.info.state = model::TargetState::attached;
@@ -153,20 +160,35 @@ bool TargetManager::add_process(const TargetSpec& spec) {
   }
   std::string name = target_name_for(id->exe_path);
   std::string path = procfs_.exe_link(spec.pid);
+  // A process that exits while it is being attached (or execs another
+  // program) is gone, not broken: its binary and uprobes fail for that reason alone.
+  auto gone = [&] {
+    auto now = procfs_.identity(spec.pid);
+    return !now || now->start_time != id->start_time || now->exe_ino != id->exe_ino;
+  };
   auto key = load_binary(path);
+  if (!key && discovered && gone()) {
+    log()->debug("discovered pid {} exited while being attached: {}", spec.pid, key.error().message);
+    return true;
+  }
   if (!key) {
     failed_target(spec, name, "bad_binary", key.error().context(fmt::format("pid {}", spec.pid)));
     return false;
   }
   if (const Attachment* a = covering_attachment(*key, spec.pid)) {
     // Named once: a discovered process another spec already traces stays in its target.
-    if (!discovered) log()->info("pid {} is already traced as target {}", spec.pid, targets_.at(a->target).info.name);
+    log()->log(discovered ? spdlog::level::debug : spdlog::level::info, "pid {} is already traced as target {}", spec.pid,
+               targets_.at(a->target).info.name);
     if (!discovered) add_spec(targets_.at(a->target), spec);
     return true;
   }
   Target& t = target_named(name);
   add_spec(t, spec);
   if (auto st = attach(t, *key, path, spec.pid, spec.text()); !st) {
+    if (discovered && gone()) {
+      log()->debug("discovered pid {} exited while being attached: {}", spec.pid, st.error().message);
+      return true;
+    }
     failed_target(spec, t.info.name, "attach", st.error());
     return false;
   }
@@ -276,6 +298,8 @@ void TargetManager::untrack(int pid) {
 void TargetManager::track_process(uint32_t target, const target::ProcessIdentity& id) {
   if (processes_.contains(id.pid)) return;
   model_.process_started(target, id.pid, id.start_time);
+  if (auto pod = parse_pod_cgroup(cgroup_path(procfs_, id.pid)))
+    model_.process_workload(id.pid, resolve_workload(*pod, kKubeletLogRoot));
   int fd = pidfd_open(id.pid);
   if (fd < 0) {
     // Gone already: book what it counted.
@@ -342,7 +366,7 @@ Status TargetManager::attach_tier(Attachment& a, probes::Tier tier, std::vector<
 
 void TargetManager::mark_insert_probes(Target& t) {
   for (auto& s : t.info.probes)
-    if (s.probe.starts_with("mapassign")) s.attached = inserts_on_ && t.info.state == model::TargetState::attached;
+    if (s.on_demand) s.attached = inserts_on_ && t.info.state == model::TargetState::attached;
   publish(t);
 }
 

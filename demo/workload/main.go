@@ -9,7 +9,11 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -34,6 +38,7 @@ var lastBody []byte
 
 func main() {
 	fmt.Printf("demo workload pid %d\n", os.Getpid())
+	go heapProfileOnSignal()
 	rng := rand.New(rand.NewSource(1))
 	cache := map[string]*session{}
 	var out bytes.Buffer
@@ -69,5 +74,28 @@ func main() {
 		if i%2000 == 0 {
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// Like a service with a profiling endpoint, the workload writes its own heap
+// profile on request (SIGUSR1, to heap.pb.gz in the temporary directory).
+// Referencing runtime/pprof is also what keeps the runtime's allocation
+// sampling on: without it the linker sets MemProfileRate to 0, and hotalloc
+// would have no sites and no live heap to show.
+func heapProfileOnSignal() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	for range sig {
+		path := filepath.Join(os.TempDir(), "heap.pb.gz")
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			continue
+		}
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		f.Close()
+		fmt.Printf("wrote %s\n", path)
 	}
 }

@@ -1,8 +1,8 @@
 // The systemd protocol and config reloads on a real daemon: READY once
 // serving, RELOADING with MONOTONIC_USEC then READY on SIGHUP, STOPPING on
 // SIGTERM; a reload adds and removes targets without touching the probes of
-// the targets that stay, and a bad file is refused while the running
-// configuration stays.
+// the targets that stay, switches the map-insert mode, and a bad file is
+// refused while the running configuration stays.
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -151,6 +151,20 @@ TEST(Reload, NotifyProtocolAndTargetsChangeInPlace) {
   ASSERT_TRUE(after);
   EXPECT_GT(from_hotalloc(*after, "a").objects, objects_before);
 
+  // The insert mode changes in place (on the event loop that also runs the
+  // reload), and the always-on probes stay as they are.
+  EXPECT_EQ(insert_probe_state(d, "a"), "none attached");
+  write_config(fmt::format("exe = [\"a={}\", \"b={}\"]\nmap-inserts = \"on\"\n", a, b));
+  ASSERT_EQ(kill(d.process().pid(), SIGHUP), 0);
+  ASSERT_TRUE(notify.wait_for("RELOADING=1", 10s));
+  ASSERT_TRUE(notify.wait_for("READY=1", 10s)) << d.log();
+  EXPECT_EQ(insert_mode(d), "on");
+  EXPECT_EQ(insert_probe_state(d, "a"), "all attached");
+  EXPECT_EQ(insert_probe_state(d, "b"), "all attached");
+  log = d.log();
+  EXPECT_EQ(count("tracing every process of " + a), 1u) << log;
+  EXPECT_NE(log.find("applied map-inserts"), std::string::npos) << log;
+
   // A broken file is refused whole; the running configuration stays.
   write_config(fmt::format("exe = [\"a={}\"]\n[log]\nlevel = \"loud\"\n", a));
   ASSERT_EQ(kill(d.process().pid(), SIGHUP), 0);
@@ -161,6 +175,7 @@ TEST(Reload, NotifyProtocolAndTargetsChangeInPlace) {
   EXPECT_NE(log.find("hotalloc.toml:3: log.level: \\\"loud\\\" is not debug, info, warn or error"), std::string::npos)
       << log;
   EXPECT_EQ(state_of(d, "b"), "attached");
+  EXPECT_EQ(insert_mode(d), "on");
 
   // Dropping b detaches b alone; a setting that needs a restart is kept.
   write_config(fmt::format("exe = [\"a={}\"]\n[log]\nformat = \"json\"\n", a));
@@ -171,6 +186,8 @@ TEST(Reload, NotifyProtocolAndTargetsChangeInPlace) {
   log = d.log();
   EXPECT_NE(log.find("log.format changed, which needs a restart"), std::string::npos) << log;
   EXPECT_EQ(log.find("{\"level\""), std::string::npos) << "switched to JSON logs without a restart";
+  EXPECT_EQ(insert_mode(d), "off");  // the default again, with map-inserts gone from the file
+  EXPECT_EQ(insert_probe_state(d, "a"), "none attached");
 
   prog->write_line("quit");
   ASSERT_EQ(kill(d.process().pid(), SIGTERM), 0);

@@ -3,7 +3,8 @@
 # requires, the DaemonSet keeps to what hotalloc needs and no more (hostPID,
 # capabilities not privileged, read-only root and cgroupfs, the socket
 # directory from the host), names resolve across documents, and the
-# ConfigMap's config passes hotallocd's own check.
+# ConfigMap's config passes hotallocd's own check, and every object
+# validates against the Kubernetes schema of its kind.
 source "$(dirname "$0")/lib.sh"
 require "python3 with yaml (python3-yaml)" python3 -c 'import yaml'
 require "$build/hotallocd (make build)" test -x "$build/hotallocd"
@@ -35,6 +36,9 @@ vols = {v["name"]: v for v in pod["volumes"]}
 need(mounts.keys() == vols.keys(), "every volume mounted, every mount a volume")
 need(mounts["cgroup"]["mountPath"] == "/sys/fs/cgroup" and mounts["cgroup"].get("readOnly"), "cgroupfs read-only")
 need(vols["socket"]["hostPath"]["path"] == "/run/hotalloc" and mounts["socket"]["mountPath"] == "/run/hotalloc", "socket directory from the host")
+# tracer/workload.cpp names pods and containers from these, at the host's paths.
+for name, path in (("pod-logs", "/var/log/pods"), ("container-logs", "/var/log/containers")):
+    need(vols[name]["hostPath"]["path"] == path and mounts[name]["mountPath"] == path and mounts[name].get("readOnly"), f"{path} read-only from the host")
 ports = {p["name"]: p["containerPort"] for p in c["ports"]}
 need(ports.get("metrics") == 17911, "metrics port 17911")
 for probe, path in (("readinessProbe", "/-/ready"), ("livenessProbe", "/-/healthy")):
@@ -59,4 +63,25 @@ for d in yaml.safe_load_all(open(sys.argv[1])):
     if d and d["kind"] == "ConfigMap": open(sys.argv[2], "w").write(d["data"]["hotalloc.toml"])' \
   "$top/deploy/kubernetes/daemonset.yaml" "$work/hotalloc.toml"
 check "the ConfigMap's config is valid" "$build/hotallocd" --config "$work/hotalloc.toml" --check-config
+
+# Schemas: every object against the Kubernetes API schema of its kind, as
+# Debian's python3-kubernetes models it (the PodMonitor against the subset of
+# the Prometheus operator's CRD that k8s_schema.py spells out); offline.
+require "python3-kubernetes (tools/deps.sh)" /usr/bin/python3 -c 'import kubernetes.client'
+check "every object validates against its Kubernetes schema" \
+  "$top/tests/deploy/k8s_schema.py" "$top"/deploy/kubernetes/*.yaml
+# The schemas must catch what they claim to: a port that is not a number, a
+# DaemonSet without a selector.
+python3 -c 'import sys, yaml
+docs = [d for f in sys.argv[2:] for d in yaml.safe_load_all(open(f)) if d]
+ds = next(d for d in docs if d["kind"] == "DaemonSet")
+ds["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "metrics"
+del ds["spec"]["selector"]
+yaml.safe_dump_all(docs, open(sys.argv[1], "w"))' "$work/broken.yaml" "$top"/deploy/kubernetes/*.yaml
+schema_rejects() {
+  ! "$top/tests/deploy/k8s_schema.py" "$work/broken.yaml" >"$work/schema.out" &&
+    grep -q 'containerPort: must be int' "$work/schema.out" &&
+    grep -q 'spec.selector: required field' "$work/schema.out"
+}
+check "the schema check rejects a broken DaemonSet" schema_rejects
 finish

@@ -123,4 +123,27 @@ std::string DaemonHarness::log() const {
   return ss.str();
 }
 
+std::string insert_mode(DaemonHarness& d) {
+  auto s = d.call("status");
+  return s ? s->at("daemon").at("map_inserts").get<std::string>() : "error: " + s.error().message;
+}
+
+std::string insert_probe_state(DaemonHarness& d, const std::string& target) {
+  auto s = d.call("status");
+  if (!s) return "error: " + s.error().message;
+  for (const auto& t : s->at("targets")) {
+    if (t.at("name") != target) continue;
+    size_t total = 0, attached = 0;
+    for (const auto& p : t.at("probes"))
+      if (p.at("probe").get<std::string>().starts_with("mapassign")) {
+        total++;
+        attached += p.at("attached").get<bool>();
+      }
+    if (total == 0) return "no insert probes planned";
+    if (attached == total) return "all attached";
+    return attached == 0 ? "none attached" : std::to_string(attached) + " of " + std::to_string(total) + " attached";
+  }
+  return "absent";
+}
+
 }  // namespace hotalloc::testing

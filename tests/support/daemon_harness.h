@@ -21,6 +21,15 @@ namespace hotalloc::testing {
 Result<nlohmann::json> socket_call(const std::string& socket_path, const std::string& method,
                                    const nlohmann::json& params = nlohmann::json::object());
 
+class DaemonHarness;
+
+// Whether the map-insert probes (mapassign*) of the target named `target`
+// are attached, from `status`: "all attached", "none attached", or what is
+// wrong ("3 of 5 attached", "absent", "error: ...").
+std::string insert_probe_state(DaemonHarness& d, const std::string& target);
+// The configured insert mode from `status` ("off", "on", "200ms/10s").
+std::string insert_mode(DaemonHarness& d);
+
 class DaemonHarness {
  public:
   // Starts hotallocd with `args` (targets etc.) and waits until its socket

@@ -53,12 +53,18 @@ Result<std::string> go_target(std::string_view name, std::string_view version, s
   return trim(*out);
 }
 
-Result<std::string> go_tool(std::string_view version) {
+Result<std::string> go_command(std::string_view version) {
   auto root = run_capture(fmt::format("'{}/tools/go-toolchain.sh' '{}'", source_dir(), version));
   if (!root) return fail(root.error().context(fmt::format("Go {} toolchain", version)));
   const char* cache = std::getenv("HOTALLOC_CACHE");
-  return fmt::format("GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off GOCACHE='{}/gocache/{}' '{}/bin/go' tool",
+  return fmt::format("GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off GOCACHE='{}/gocache/{}' '{}/bin/go'",
                      cache && *cache ? cache : "/var/cache/hotalloc", version, trim(*root));
+}
+
+Result<std::string> go_tool(std::string_view version) {
+  auto go = go_command(version);
+  if (!go) return go;
+  return *go + " tool";
 }
 
 Result<std::string> fetched_tree(std::string_view name, const std::vector<std::string>& packages) {

@@ -29,6 +29,10 @@ std::vector<std::string> go_versions();
 Result<std::string> go_target(std::string_view name, std::string_view version,
                               std::string_view mode = "default");
 
+// The shell words that run the `go` command of Go VERSION offline
+// ("GOTOOLCHAIN=local ... '.../bin/go'"), with the project cache as its build cache.
+Result<std::string> go_command(std::string_view version);
+
 // The shell words that run `go tool` of Go VERSION ("... go' tool"), with
 // the project cache as its build cache: from Go 1.25 on, tools such as pprof
 // are built on first use, which takes most of a minute once and then none.

@@ -160,9 +160,10 @@ TEST_F(ApiHandlerTest, SizeClasses) {
       {"size_class": 3, "object_size": 24, "objects": 150, "bytes": 3600, "refills": 2, "noscan_objects": 50},
       {"size_class": 67, "object_size": 32768, "objects": 3, "bytes": 98304, "refills": 0, "noscan_objects": 3}],
     "large": {"objects": 2, "bytes": 81920}, "tiny": {"objects": 777},
-    "totals": {"objects": 155, "bytes": 183824}})json");
+    "totals": {"objects": 155, "bytes": 183824}, "gc_cycles": 0})json");
   json worker = json::parse(R"json({"target": "worker", "go_version": "", "classes": [],
-    "large": {"objects": 0, "bytes": 0}, "tiny": {"objects": 0}, "totals": {"objects": 0, "bytes": 0}})json");
+    "large": {"objects": 0, "bytes": 0}, "tiny": {"objects": 0}, "totals": {"objects": 0, "bytes": 0},
+    "gc_cycles": 0})json");
   EXPECT_EQ(result("sizeclasses"), (json{{"targets", {api, worker}}}));
   EXPECT_EQ(result("sizeclasses", {{"target", "api"}}), (json{{"targets", {api}}}));
   EXPECT_EQ(result("sizeclasses", {{"target", nullptr}, {"unknown", 1}}), (json{{"targets", {api, worker}}}));

@@ -106,7 +106,7 @@ hotalloc_span_refills_total{target="odd\"name\\",size_class="32768"} 2
 hotalloc_gc_cycles_total{target="api"} 0
 hotalloc_gc_cycles_total{target="odd\"name\\"} 0
 hotalloc_gc_cycles_total{target="broken"} 0
-# HELP hotalloc_target_info One series per live traced process, always 1; the only metric with a pid label, join on target.
+# HELP hotalloc_target_info One series per live traced process, always 1; the only metric with a pid label, join on target. In Kubernetes also namespace, pod and container.
 # TYPE hotalloc_target_info gauge
 hotalloc_target_info{target="api",pid="101",exe="/usr/bin/api",go_version="go1.26.1"} 1
 hotalloc_target_info{target="api",pid="102",exe="/usr/bin/api",go_version="go1.26.1"} 1

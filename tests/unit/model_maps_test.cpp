@@ -156,6 +156,24 @@ TEST(MapModel, ForgetsLeastActiveMapsBeyondItsBound) {
   EXPECT_EQ(s->targets.at(1).sites.at("other").growths[HA_GROWTH_GROW], 10u);  // nothing lost from the series
 }
 
+// The kernel keeps counting maps the model no longer lists: their later
+// counts reach their series once, not again from zero at every collection.
+TEST(MapModel, ParkedMapsKeepCountingWithoutComingBack) {
+  MapLimits limits;
+  limits.maps_per_target = 3;
+  MapModel m(limits);
+  for (int poll = 0; poll < 5; poll++)
+    for (uint64_t i = 0; i < 10; i++)
+      m.update(1, 10, 0x1000 + i, stats(i + 1, 1 + uint64_t(poll == 4)), nullptr, {}, int64_t(1000 * poll + i));
+  auto s = m.publish(9000);
+  EXPECT_EQ(s->targets.at(1).maps.size(), 3u);
+  EXPECT_EQ(s->targets.at(1).maps_forgotten, 7u) << "parked once, not at every collection";
+  EXPECT_EQ(s->targets.at(1).sites.at("other").growths[HA_GROWTH_GROW], 20u) << "each map grew twice";
+  EXPECT_TRUE(m.parked(10, 0x1000, 1));
+  EXPECT_FALSE(m.needs_identity(10, 0x1000, 1, true)) << "a parked map's identity is not read again";
+  EXPECT_TRUE(m.needs_identity(10, 0x1000, 99, true)) << "a new map at a parked map's address is";
+}
+
 TEST(MapModel, HotKeySeriesAreBoundedAndWindowsCountApart) {
   MapLimits limits;
   limits.hot_keys_per_map = 2;

@@ -71,6 +71,9 @@ const std::vector<Expected>& expected() {
       {"runtime.mallocgc", 19, 27, {"rax", "rbx", "cl"}},  // size, typ, needzero
       {"runtime.newobject", 19, 27, {"rax"}},
       {"runtime.newarray", 19, 27, {"rax", "rbx"}},  // typ, n
+      // growslice: (et, old.ptr, old.len, old.cap, cap) in 1.19, (oldPtr,
+      // newLen, oldCap, num, et) from 1.20: five words either way.
+      {"runtime.growslice", 19, 27, {"rax", "rbx", "rcx", "rdi", "rsi"}},
       {"runtime.mallocgcSmallNoscan", 24, 27, {"rax", "rbx", "cl"}},
       {"runtime.mallocgcLarge", 24, 27, {"rax", "rbx", "cl"}},
       {"runtime.mallocgcTiny", 24, 24, {"rax", "rbx", "cl"}},

@@ -9,6 +9,13 @@
 //	             (fixed seed); report the true top 10
 //	stackheap    insert into one map that does not escape and one that does
 //	many N       insert N distinct string keys into one map
+//	keys         insert known keys, known times, into maps keyed by int32,
+//	             uint64, a pointer, a string and a 4- and a 12-byte array;
+//	             report each map's function and its keys (decimal, the
+//	             pointer in hex, the string, an array's bytes in hex)
+//	reuse        grow map A, drop it, collect it, then make maps at another
+//	             line until one gets A's address, and grow that one less;
+//	             report the address, both creation lines and both growths
 //	quit         exit
 package main
 
@@ -19,6 +26,7 @@ import (
 	"math/rand"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +42,15 @@ var (
 	wide     map[string]int
 	objSink  [64]*[32]int64
 	stackLen int
+
+	signedKeys   map[int32]int
+	unsignedKeys map[uint64]int
+	pointerKeys  map[*[32]int64]int
+	stringKeys   map[string]int
+	arrayKeys    map[[2]uint16]int
+	wideKeys     map[[3]uint32]int
+	reused       []map[int64]int64
+	dropped      map[int64]int64
 )
 
 // The runtime's map headers, for reading the final shape. Classic maps
@@ -69,6 +86,7 @@ type growth struct {
 	Growths        map[string]uint64 `json:"growths"`
 	MinGrowthBytes uint64            `json:"min_growth_bytes"` // the arrays growth must allocate, at least
 	LargeArrays    uint64            `json:"large_arrays"`     // of them, those over 32 KiB
+	GCCycles       uint64            `json:"gc_cycles"`        // completed while the map grew
 }
 
 // Derives the growths from the map's final shape. Classic: each growth
@@ -130,12 +148,17 @@ func derive(m map[int64]int64) growth {
 
 //go:noinline
 func growMap(n int) growth {
+	gcs := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(gcs)
+	before := gcs[0].Value.Uint64()
 	m := make(map[int64]int64)
 	kept = m
 	for i := 0; i < n; i++ {
 		m[int64(i)] = int64(i)
 	}
+	metrics.Read(gcs)
 	g := derive(m)
+	g.GCCycles = gcs[0].Value.Uint64() - before
 	g.Function = "main.growMap"
 	return g
 }
@@ -223,6 +246,132 @@ func many(n int) int {
 	return len(wide)
 }
 
+type mapKeys struct {
+	Function string     `json:"function"`
+	Kind     string     `json:"kind"` // int, pointer, string, bytes
+	Keys     []keyCount `json:"keys"`
+}
+
+//go:noinline
+func int32Keys() mapKeys {
+	signedKeys = make(map[int32]int)
+	for i := 0; i < 5; i++ {
+		signedKeys[-7]++
+	}
+	for i := 0; i < 2; i++ {
+		signedKeys[3]++
+	}
+	return mapKeys{"main.int32Keys", "int", []keyCount{{"-7", 5}, {"3", 2}}}
+}
+
+//go:noinline
+func uint64Keys() mapKeys {
+	unsignedKeys = make(map[uint64]int)
+	for i := 0; i < 4; i++ {
+		unsignedKeys[^uint64(0)]++
+	}
+	return mapKeys{"main.uint64Keys", "int", []keyCount{{"18446744073709551615", 4}}}
+}
+
+//go:noinline
+func ptrKeys() mapKeys {
+	pointerKeys = make(map[*[32]int64]int)
+	p := &objSink[0]
+	*p = new([32]int64)
+	for i := 0; i < 3; i++ {
+		pointerKeys[*p]++
+	}
+	return mapKeys{"main.ptrKeys", "pointer", []keyCount{{fmt.Sprintf("%#x", uintptr(unsafe.Pointer(*p))), 3}}}
+}
+
+//go:noinline
+func strKeys() mapKeys {
+	stringKeys = make(map[string]int)
+	quoted := "tab\t\"q\"\\\n\x01"
+	long := strings.Repeat("0123456789", 10)
+	for i := 0; i < 6; i++ {
+		stringKeys[quoted]++
+	}
+	for i := 0; i < 2; i++ {
+		stringKeys[long]++
+	}
+	return mapKeys{"main.strKeys", "string", []keyCount{{quoted, 6}, {long, 2}}}
+}
+
+//go:noinline
+func arrKeys() mapKeys {
+	arrayKeys = make(map[[2]uint16]int)
+	for i := 0; i < 3; i++ {
+		arrayKeys[[2]uint16{1, 0xffff}]++
+	}
+	return mapKeys{"main.arrKeys", "bytes", []keyCount{{"0100ffff", 3}}}
+}
+
+//go:noinline
+func wideArrKeys() mapKeys {
+	wideKeys = make(map[[3]uint32]int)
+	for i := 0; i < 2; i++ {
+		wideKeys[[3]uint32{1, 2, 0xdeadbeef}]++
+	}
+	return mapKeys{"main.wideArrKeys", "bytes", []keyCount{{"0100000002000000efbeadde", 2}}}
+}
+
+type reuseReport struct {
+	Address  string `json:"address"` // empty: no map got A's address
+	LineA    int    `json:"line_a"`
+	LineB    int    `json:"line_b"`
+	GrowthsA growth `json:"a"`
+	GrowthsB growth `json:"b"`
+	Attempts int    `json:"attempts"`
+}
+
+func mapAddress(m map[int64]int64) uintptr { return *(*uintptr)(unsafe.Pointer(&m)) }
+
+// Map A is on the heap (through a global) and, once this returns, nothing
+// refers to it.
+//
+//go:noinline
+func growAndDropA() (uintptr, int, growth) {
+	dropped = make(map[int64]int64)
+	_, _, line, _ := runtime.Caller(0)
+	for i := 0; i < 1000; i++ {
+		dropped[int64(i)] = 1
+	}
+	addr, g := mapAddress(dropped), derive(dropped)
+	dropped = nil
+	return addr, line - 1, g // the make is the line above Caller
+}
+
+//go:noinline
+func makeB() (map[int64]int64, int) {
+	m := make(map[int64]int64)
+	_, _, line, _ := runtime.Caller(0)
+	return m, line - 1
+}
+
+// A map's address is its identity only while it lives: the next map made
+// at that address is another map, from another line.
+func reuse() reuseReport {
+	want, lineA, grownA := growAndDropA()
+	r := reuseReport{Address: fmt.Sprintf("%#x", want), LineA: lineA, GrowthsA: grownA}
+	runtime.GC()
+	runtime.GC()
+	for r.Attempts = 1; r.Attempts <= 1_000_000; r.Attempts++ {
+		b, lineB := makeB()
+		reused = append(reused, b) // keeps the slot taken: the next attempt gets another
+		if mapAddress(b) != want {
+			continue
+		}
+		for i := 0; i < 20; i++ {
+			b[int64(i)] = 1
+		}
+		r.LineB, r.GrowthsB = lineB, derive(b)
+		return r
+	}
+	r.Address = ""
+	return r
+}
+
 func reply(v interface{}) {
 	b, _ := json.Marshal(v)
 	fmt.Println(string(b))
@@ -253,6 +402,10 @@ func main() {
 			reply(map[string]int{"stack_len": stackLen, "heap_len": len(escaped)})
 		case "many":
 			reply(map[string]int{"len": many(n)})
+		case "keys":
+			reply([]mapKeys{int32Keys(), uint64Keys(), ptrKeys(), strKeys(), arrKeys(), wideArrKeys()})
+		case "reuse":
+			reply(reuse())
 		case "quit":
 			return
 		}

@@ -1,0 +1,95 @@
+#include "api/advice_methods.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "api/params.h"
+#include "model/advice.h"
+
+namespace hotalloc::api {
+namespace {
+
+using nlohmann::json;
+
+constexpr uint64_t kMaxLimit = 4096;
+
+json figures(const std::vector<std::pair<std::string, uint64_t>>& v) {
+  json out = json::object();
+  for (const auto& [k, n] : v) out[k] = n;
+  return out;
+}
+
+json advice_json(const model::Advice& a) {
+  json j = {{"kind", a.kind},
+            {"site", a.site},
+            {"function", a.function},
+            {"suggestion", a.suggestion},
+            {"evidence", figures(a.evidence)},
+            {"saving", figures(a.saving)}};
+  if (a.kind == "hot_keys") {
+    json keys = json::array();
+    for (const auto& k : a.keys) keys.push_back({{"key", k.key}, {"inserts", k.inserts}, {"share", k.share}});
+    j["evidence"]["keys"] = std::move(keys);
+  }
+  return j;
+}
+
+json slice_json(const model::SliceSite& s) {
+  return {{"site", s.identity.site},         {"file", s.identity.file},     {"function", s.identity.function},
+          {"elem_type", s.identity.elem_type}, {"elem_size", s.elem_size},  {"growths", s.growths},
+          {"from_empty", s.from_empty},       {"copied_bytes", s.copied_bytes}, {"alloc_bytes", s.alloc_bytes},
+          {"allocs", s.allocs},               {"max_len", s.max_new_len},   {"max_cap", s.max_new_cap}};
+}
+
+template <typename T>
+const T* find_target(const std::map<uint32_t, T>* targets, uint32_t id) {
+  if (!targets) return nullptr;
+  auto it = targets->find(id);
+  return it == targets->end() ? nullptr : &it->second;
+}
+
+Outcome advise(Backend& backend, const Request& r) {
+  auto sc = scope(backend, r, true);
+  if (!sc) return std::unexpected(sc.error());
+  const auto& [snap, sel] = *sc;
+  std::vector<model::Advice> all;
+  for (uint32_t id : sel.ids) {
+    auto advice = model::advise(find_target(snap->maps ? &snap->maps->targets : nullptr, id),
+                                find_target(snap->slices ? &snap->slices->targets : nullptr, id));
+    std::ranges::move(advice, std::back_inserter(all));
+  }
+  std::ranges::stable_sort(all, std::greater<>(), &model::Advice::rank_bytes);
+  json out = json::array();
+  for (const auto& a : all) out.push_back(advice_json(a));
+  return json{{"target", sel.name}, {"advice", std::move(out)}};
+}
+
+Outcome slices(Backend& backend, const Request& r) {
+  auto limit = uint_param(r, "limit");
+  if (!limit) return std::unexpected(limit.error());
+  size_t n = std::min<uint64_t>(limit->value_or(100), kMaxLimit);
+  auto sc = scope(backend, r, false);
+  if (!sc) return std::unexpected(sc.error());
+  const auto& [snap, sel] = *sc;
+  std::vector<const model::SliceSite*> sites;
+  for (uint32_t id : sel.ids)
+    if (const auto* ts = find_target(snap->slices ? &snap->slices->targets : nullptr, id))
+      for (const auto& s : ts->sites) sites.push_back(&s);
+  std::ranges::stable_sort(sites, std::greater<>(), [](const model::SliceSite* s) { return s->growths; });
+  json out = json::array();
+  for (const auto* s : sites) {
+    if (out.size() >= n) break;
+    out.push_back(slice_json(*s));
+  }
+  return json{{"target", sel.name}, {"sites", std::move(out)}};
+}
+
+}  // namespace
+
+void add_advice_methods(Handler& handler, Backend& backend) {
+  handler.add({"advise", false, [&backend](const Request& r) { return advise(backend, r); }});
+  handler.add({"slices", false, [&backend](const Request& r) { return slices(backend, r); }});
+}
+
+}  // namespace hotalloc::api

@@ -1,0 +1,55 @@
+#include "api/params.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace hotalloc::api {
+
+using nlohmann::json;
+
+std::expected<std::optional<uint64_t>, ApiError> uint_param(const Request& r, const char* name) {
+  auto it = r.params.find(name);
+  if (it == r.params.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0))
+    return reject(ErrorCode::invalid_params, fmt::format("\"{}\" must be a non-negative integer", name));
+  return it->get<uint64_t>();
+}
+
+std::expected<std::optional<std::string>, ApiError> string_param(const Request& r, const char* name) {
+  auto it = r.params.find(name);
+  if (it == r.params.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) return reject(ErrorCode::invalid_params, fmt::format("\"{}\" must be a string", name));
+  return it->get<std::string>();
+}
+
+std::expected<Selection, ApiError> select(const model::Snapshot& s, const std::optional<std::string>& wanted,
+                                          bool need_one) {
+  Selection sel;
+  json names = json::array();
+  for (const auto& t : s.targets) {
+    names.push_back(t.name);
+    if (wanted ? t.name == *wanted : true) {
+      sel.ids.push_back(t.id);
+      if (sel.name.empty()) sel.name = t.name;
+      else if (!wanted && sel.name != t.name && need_one)
+        return reject(ErrorCode::invalid_params, "several targets are traced: name one with \"target\"",
+                      json{{"targets", names}});
+    }
+  }
+  if (wanted && sel.ids.empty())
+    return reject(ErrorCode::target_not_found, fmt::format("no target named \"{}\"", wanted->substr(0, 64)),
+                  json{{"targets", names}});
+  return sel;
+}
+
+std::expected<Scope, ApiError> scope(Backend& backend, const Request& r, bool need_one) {
+  auto target = string_param(r, "target");
+  if (!target) return std::unexpected(target.error());
+  auto snap = backend.snapshot(Handler::kMaxAge);
+  if (!snap) return reject(ErrorCode::internal, "the daemon has not collected anything yet");
+  auto sel = select(*snap, *target, need_one);
+  if (!sel) return std::unexpected(sel.error());
+  return Scope{std::move(snap), std::move(*sel)};
+}
+
+}  // namespace hotalloc::api

@@ -1,0 +1,41 @@
+// Request parameters shared by the socket methods: typed lookups that
+// answer invalid_params with the parameter's name, and the choice of
+// targets a request is about.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/handler.h"
+#include "api/protocol.h"
+#include "model/snapshot.h"
+
+namespace hotalloc::api {
+
+// A non-negative integer, or nullopt when absent or null.
+std::expected<std::optional<uint64_t>, ApiError> uint_param(const Request& r, const char* name);
+// A string, or nullopt when absent or null.
+std::expected<std::optional<std::string>, ApiError> string_param(const Request& r, const char* name);
+
+// The targets a request is about: the ones named `wanted`, else every target.
+struct Selection {
+  std::string name;
+  std::vector<uint32_t> ids;
+};
+// target_not_found for a name no target has; with need_one and no name,
+// invalid_params when targets of several names are traced.
+std::expected<Selection, ApiError> select(const model::Snapshot& s, const std::optional<std::string>& wanted,
+                                          bool need_one);
+
+// What a request about targets works on: a fresh snapshot and the targets
+// its "target" param names (see select).
+struct Scope {
+  model::SnapshotPtr snap;
+  Selection sel;
+};
+std::expected<Scope, ApiError> scope(Backend& backend, const Request& r, bool need_one);
+
+}  // namespace hotalloc::api

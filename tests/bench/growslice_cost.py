@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""What the growslice probes (the insert tier) cost a target, as a ratio
+measured side by side: tests/targets/slicegrow builds N slices of 16 elements
+from nothing (five runtime.growslice calls each) and times itself, while one
+hotallocd traces it with the insert tier switched off and on in alternation.
+The same pairs time N map inserts (one mapassign probe each), the tier's
+other probe, as a reference measured under the same load: a trap costs more
+on a busy machine, where its return to user space is a chance to be
+preempted.
+
+usage (root): tests/bench/growslice_cost.py BUILD_DIR [GO_VERSION] [N] [PAIRS]
+Prints the median time per growth off and on, their ratio, and the kernel's
+own run time per growslice probe hit (BPF run-time stats).
+"""
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+build = sys.argv[1]
+version = sys.argv[2] if len(sys.argv) > 2 else "1.26"
+n = int(sys.argv[3]) if len(sys.argv) > 3 else 200000
+pairs = int(sys.argv[4]) if len(sys.argv) > 4 else 7
+root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+binary = subprocess.run([f"{root}/tools/go-build-target.sh", "slicegrow", version], check=True,
+                        capture_output=True, text=True).stdout.split()[-1]
+
+prog = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+pid = int(prog.stdout.readline().split()[1])
+tmp = tempfile.mkdtemp()
+sock = f"{tmp}/h.sock"
+port = 18000 + os.getpid() % 1000
+daemon = subprocess.Popen([f"{build}/hotallocd", "--pid", str(pid), "--socket", sock,
+                           f"--web.listen-address=127.0.0.1:{port}", "--map-inserts=off"],
+                          stderr=open(f"{tmp}/daemon.log", "w"))
+
+
+def call(method, params):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    f = s.makefile("rw")
+    f.readline()  # greeting
+    f.write(json.dumps({"v": 1, "id": 1, "method": method, "params": params}) + "\n")
+    f.flush()
+    reply = json.loads(f.readline())
+    s.close()
+    if not reply["ok"]:
+        raise SystemExit(f"{method}: {reply['error']}")
+    return reply["result"]
+
+
+def ask(line):
+    prog.stdin.write(line + "\n")
+    prog.stdin.flush()
+    return json.loads(prog.stdout.readline())
+
+
+def run():
+    r = ask(f"small {n}")
+    m = ask(f"map {n}")["no_hint"]
+    return r["ns"] / r["growths"], m["ns"] / m["len"]
+
+
+try:
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.1)
+    time.sleep(1)
+    run()  # warm up
+    times = {"off": [], "on": []}
+    inserts = {"off": [], "on": []}
+    for _ in range(pairs):
+        for mode in ("off", "on"):
+            call("map_inserts", {"mode": mode})
+            growth, insert = run()
+            times[mode].append(growth)
+            inserts[mode].append(insert)
+    call("map_inserts", {"mode": "off"})
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+
+    def metric(name, probe):
+        m = re.search(rf'^{name}{{probe="{probe}"}} (\S+)$', metrics, re.M)
+        return float(m.group(1)) if m else 0.0
+
+    off, on = statistics.median(times["off"]), statistics.median(times["on"])
+    print(f"go {version}, {n} slices x 16 appends, {pairs} alternating pairs")
+    print(f"per growth: insert tier off {off:.0f} ns, on {on:.0f} ns, ratio {on / off:.2f}, "
+          f"added {on - off:.0f} ns")
+    ioff, ion = statistics.median(inserts["off"]), statistics.median(inserts["on"])
+    print(f"per map insert (reference, one mapassign probe): off {ioff:.0f} ns, on {ion:.0f} ns, "
+          f"added {ion - ioff:.0f} ns")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f}")
+    for probe in ("growslice", "growslice_go119", "growslice_alloc"):
+        hits = metric("hotalloc_probe_hits_total", probe)
+        if hits:
+            secs = metric("hotalloc_bpf_prog_run_seconds_total", probe)
+            print(f"{probe}: {int(hits)} hits, BPF program {1e9 * secs / hits:.0f} ns per hit")
+finally:
+    daemon.terminate()
+    daemon.wait()
+    prog.stdin.write("quit\n")
+    prog.stdin.flush()
+    prog.wait()
