@@ -15,44 +15,25 @@ own run time per growslice probe hit (BPF run-time stats).
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
-build = sys.argv[1]
+root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(root, "tools", "bench"))
+from harness import Daemon  # noqa: E402
+
+build = os.path.abspath(sys.argv[1])
 version = sys.argv[2] if len(sys.argv) > 2 else "1.26"
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 200000
 pairs = int(sys.argv[4]) if len(sys.argv) > 4 else 7
-root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 binary = subprocess.run([f"{root}/tools/go-build-target.sh", "slicegrow", version], check=True,
                         capture_output=True, text=True).stdout.split()[-1]
 
 prog = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 pid = int(prog.stdout.readline().split()[1])
-tmp = tempfile.mkdtemp()
-sock = f"{tmp}/h.sock"
-port = 18000 + os.getpid() % 1000
-daemon = subprocess.Popen([f"{build}/hotallocd", "--pid", str(pid), "--socket", sock,
-                           f"--web.listen-address=127.0.0.1:{port}", "--map-inserts=off"],
-                          stderr=open(f"{tmp}/daemon.log", "w"))
-
-
-def call(method, params):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(sock)
-    f = s.makefile("rw")
-    f.readline()  # greeting
-    f.write(json.dumps({"v": 1, "id": 1, "method": method, "params": params}) + "\n")
-    f.flush()
-    reply = json.loads(f.readline())
-    s.close()
-    if not reply["ok"]:
-        raise SystemExit(f"{method}: {reply['error']}")
-    return reply["result"]
 
 
 def ask(line):
@@ -67,23 +48,20 @@ def run():
     return r["ns"] / r["growths"], m["ns"] / m["len"]
 
 
+daemon = None
 try:
-    for _ in range(100):
-        if os.path.exists(sock):
-            break
-        time.sleep(0.1)
-    time.sleep(1)
+    daemon = Daemon(build, tempfile.mkdtemp(), "growslice", ["--pid", str(pid), "--map-inserts=off"])
     run()  # warm up
     times = {"off": [], "on": []}
     inserts = {"off": [], "on": []}
     for _ in range(pairs):
         for mode in ("off", "on"):
-            call("map_inserts", {"mode": mode})
+            daemon.call("map_inserts", mode=mode)
             growth, insert = run()
             times[mode].append(growth)
             inserts[mode].append(insert)
-    call("map_inserts", {"mode": "off"})
-    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    daemon.call("map_inserts", mode="off")
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}/metrics").read().decode()
 
     def metric(name, probe):
         m = re.search(rf'^{name}{{probe="{probe}"}} (\S+)$', metrics, re.M)
@@ -103,8 +81,8 @@ try:
             secs = metric("hotalloc_bpf_prog_run_seconds_total", probe)
             print(f"{probe}: {int(hits)} hits, BPF program {1e9 * secs / hits:.0f} ns per hit")
 finally:
-    daemon.terminate()
-    daemon.wait()
+    if daemon:
+        daemon.stop()
     prog.stdin.write("quit\n")
     prog.stdin.flush()
     prog.wait()

@@ -20,10 +20,9 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class Advise : public TracedProgram, public ::testing::WithParamInterface<std::string> {
+class Advise : public TracedProgramPerVersion {
  protected:
   std::string program() const override { return "slicegrow"; }
-  GoBuild build() const override { return {GetParam(), "default"}; }
 
   const json* advice_at(const json& advice, const std::string& site) {
     for (const json& a : advice.at("advice"))

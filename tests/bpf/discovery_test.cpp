@@ -4,7 +4,6 @@
 // target's counters stay monotonic when another process of it comes.
 #include <unistd.h>
 
-#include <filesystem>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -19,7 +18,6 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
 
 const json* find_target(const json& targets, const std::string& name) {
   for (const auto& t : targets.at("targets"))
@@ -39,11 +37,8 @@ TEST(Discovery, NewGoProcessesAreTracedWithinASecondAndFiltered) {
   HOTALLOC_REQUIRE(geteuid() == 0, "needs root to load BPF programs and attach uprobes");
   auto bin = go_target("sizes", go_versions().back());
   ASSERT_TRUE(bin) << bin.error().message;
-  fs::path dir = fs::temp_directory_path() / ("hotalloc-discover-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  std::string wanted = dir / "hadisc-sizes", other = dir / "unmatched";
-  fs::copy_file(*bin, wanted, fs::copy_options::overwrite_existing);
-  fs::copy_file(*bin, other, fs::copy_options::overwrite_existing);
+  ProgramCopies copies("discover");
+  const std::string wanted = copies.add(*bin, "hadisc-sizes"), other = copies.add(*bin, "unmatched");
 
   auto daemon = DaemonHarness::start({"--discover", "--match", "^hadisc-"});
   ASSERT_TRUE(daemon) << daemon.error().message;
@@ -104,7 +99,6 @@ TEST(Discovery, NewGoProcessesAreTracedWithinASecondAndFiltered) {
 
   second->write_line("quit");
   unmatched->write_line("quit");
-  fs::remove_all(dir);
 }
 
 }  // namespace

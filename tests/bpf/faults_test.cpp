@@ -22,25 +22,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class PrivateCopy {
- public:
-  PrivateCopy(const std::string& bin, const std::string& name) {
-    dir_ = std::filesystem::temp_directory_path() / ("hotalloc-faults-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir_);
-    path_ = dir_ / name;
-    std::filesystem::copy_file(bin, path_, std::filesystem::copy_options::overwrite_existing);
-  }
-  ~PrivateCopy() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::filesystem::path dir_;
-  std::string path_;
-};
-
 uint64_t objects_of(const json& sizeclasses) {
   uint64_t n = 0;
   for (const auto& t : sizeclasses.at("targets")) n += t.at("totals").at("objects").get<uint64_t>();
@@ -57,12 +38,13 @@ TEST_P(Faults, KilledDaemonLeavesTargetsIntactAndARestartedOneAttachesAgain) {
   auto expected = run_capture(*bin + " " + rounds);
   ASSERT_TRUE(expected) << expected.error().message;
 
-  PrivateCopy copy(*bin, "checksum");
+  ProgramCopies copies("faults");
+  const std::string copy = copies.add(*bin, "checksum");
   for (int attempt = 0; attempt < 2; attempt++) {
-    auto daemon = DaemonHarness::start({"--exe", copy.path()});
+    auto daemon = DaemonHarness::start({"--exe", copy});
     ASSERT_TRUE(daemon) << daemon.error().message;
     auto& d = **daemon;
-    auto prog = ChildProcess::spawn({copy.path(), rounds}, {false, true, ""});
+    auto prog = ChildProcess::spawn({copy, rounds}, {false, true, ""});
     ASSERT_TRUE(prog);
     auto counting = d.wait_for("sizeclasses", json::object(),
                                [](const json& r) { return objects_of(r) > 10000; }, 20s);
@@ -95,15 +77,16 @@ TEST_P(Faults, ThousandShortLivedProcessesLeaveNoLeaks) {
   HOTALLOC_REQUIRE(geteuid() == 0, "needs root to load BPF programs and attach uprobes");
   auto bin = go_target("checksum", GetParam());
   ASSERT_TRUE(bin) << bin.error().message;
-  PrivateCopy copy(*bin, "shortlived");
-  auto daemon = DaemonHarness::start({"--exe", "shortlived=" + copy.path()});
+  ProgramCopies copies("faults");
+  const std::string copy = copies.add(*bin, "shortlived");
+  auto daemon = DaemonHarness::start({"--exe", "shortlived=" + copy});
   ASSERT_TRUE(daemon) << daemon.error().message;
   auto& d = **daemon;
   const int daemon_pid = d.process().pid();
 
   auto run_batch = [&](int n) {
     for (int i = 0; i < n; i++) {
-      auto p = ChildProcess::spawn({copy.path(), "1"}, {false, true, ""});
+      auto p = ChildProcess::spawn({copy, "1"}, {false, true, ""});
       ASSERT_TRUE(p);
       p->wait();
     }

@@ -21,10 +21,9 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class MapIdentity : public TracedProgram, public ::testing::WithParamInterface<std::string> {
+class MapIdentity : public TracedProgramPerVersion {
  protected:
   std::string program() const override { return "mapslab"; }
-  GoBuild build() const override { return {GetParam(), "default"}; }
 };
 
 // How README "Maps" says a string key is shown: Go-like quoting of its first

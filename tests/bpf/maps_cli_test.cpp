@@ -23,10 +23,9 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class MapsCli : public TracedProgram, public ::testing::WithParamInterface<std::string> {
+class MapsCli : public TracedProgramPerVersion {
  protected:
   std::string program() const override { return "mapslab"; }
-  GoBuild build() const override { return {GetParam(), "default"}; }
   std::string ctl(const std::string& args) const {
     return "'" + build_dir() + "/hotallocctl' --socket '" + daemon_->socket_path() + "' " + args;
   }

@@ -30,9 +30,8 @@ class Maps : public TracedProgram, public ::testing::WithParamInterface<GoBuild>
 };
 
 // The rest, per Go version on its default build.
-class MapsTest : public TracedProgram, public ::testing::WithParamInterface<std::string> {
+class MapsTest : public TracedProgramPerVersion {
   std::string program() const override { return "mapslab"; }
-  GoBuild build() const override { return {GetParam(), "default"}; }
 };
 
 TEST_P(Maps, GrowthsMatchTheRuntime) {
@@ -102,14 +101,12 @@ TEST_P(MapsTest, StackAndHeapMapsAsEscapeAnalysisSays) {
   start({"--map-inserts=on"});
   if (HasFatalFailure() || IsSkipped()) return;
   // What the compiler decided, from its own report.
-  auto goroot = run_capture(fmt::format("'{}/tools/go-toolchain.sh' '{}'", source_dir(), GetParam()));
-  ASSERT_TRUE(goroot) << goroot.error().message;
-  std::string root = goroot->substr(0, goroot->find('\n'));
+  auto go = go_command(GetParam());
+  ASSERT_TRUE(go) << go.error().message;
   auto report = run_capture(fmt::format(
       "d=$(mktemp -d) && cp '{0}/tests/targets/mapslab/main.go' $d/ && printf 'module m\\n\\ngo 1.19\\n' > $d/go.mod && "
-      "cd $d && GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off GOCACHE=${{HOTALLOC_CACHE:-/var/cache/hotalloc}}/gocache/{1} "
-      "'{2}/bin/go' build -gcflags=-m -o /dev/null . 2>&1; rm -rf $d",
-      source_dir(), GetParam(), root));
+      "cd $d && {1} build -gcflags=-m -o /dev/null . 2>&1; rm -rf $d",
+      source_dir(), *go));
   ASSERT_TRUE(report) << report.error().message;
   std::ifstream src(source_dir() + "/tests/targets/mapslab/main.go");
   std::string line;

@@ -88,11 +88,9 @@ TEST(Reload, NotifyProtocolAndTargetsChangeInPlace) {
   HOTALLOC_REQUIRE(geteuid() == 0, "needs root to load BPF programs and attach uprobes");
   auto bin = go_target("sizes", go_versions().back());
   ASSERT_TRUE(bin) << bin.error().message;
-  fs::path dir = fs::temp_directory_path() / ("hotalloc-reload-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  std::string a = dir / "svc-a", b = dir / "svc-b", config = dir / "hotalloc.toml";
-  fs::copy_file(*bin, a, fs::copy_options::overwrite_existing);
-  fs::copy_file(*bin, b, fs::copy_options::overwrite_existing);
+  ProgramCopies copies("reload");
+  const fs::path& dir = copies.dir();
+  std::string a = copies.add(*bin, "svc-a"), b = copies.add(*bin, "svc-b"), config = dir / "hotalloc.toml";
   auto write_config = [&](const std::string& text) {
     std::ofstream(config + ".new") << text;
     fs::rename(config + ".new", config);
@@ -192,7 +190,6 @@ TEST(Reload, NotifyProtocolAndTargetsChangeInPlace) {
   prog->write_line("quit");
   ASSERT_EQ(kill(d.process().pid(), SIGTERM), 0);
   EXPECT_TRUE(notify.wait_for("STOPPING=1", 10s)) << d.log();
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -7,40 +7,24 @@
 // runtime.GC() has just flushed every mcache and the runtime's counters were
 // read. hotalloc counts at the same events (span refills and mcache flushes),
 // so its deltas between those points must agree with the runtime's.
-#include <unistd.h>
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
-#include "support/child_process.h"
-#include "support/daemon_harness.h"
-#include "support/env.h"
 #include "support/go_matrix.h"
 #include "support/sizes_phase.h"
+#include "support/traced_program.h"
 
 namespace hotalloc::testing {
 namespace {
 
-using nlohmann::json;
-using namespace std::chrono_literals;
-
-class SizeClassAccuracy : public ::testing::TestWithParam<GoBuild> {};
+class SizeClassAccuracy : public TracedProgram, public ::testing::WithParamInterface<GoBuild> {
+  std::string program() const override { return "sizes"; }
+  GoBuild build() const override { return GetParam(); }
+};
 
 TEST_P(SizeClassAccuracy, MatchesRuntimeMetrics) {
-  HOTALLOC_REQUIRE(geteuid() == 0, "needs root to load BPF programs and attach uprobes");
-  auto bin = go_target("sizes", GetParam().version, GetParam().mode);
-  ASSERT_TRUE(bin) << bin.error().message;
-
-  auto prog = ChildProcess::spawn({*bin});
-  ASSERT_TRUE(prog) << prog.error().message;
-  auto hello = prog->read_line(10s);
-  ASSERT_TRUE(hello && hello->starts_with("ready ")) << "the test program did not start";
-
-  auto daemon = DaemonHarness::start({"--pid", std::to_string(prog->pid())});
-  ASSERT_TRUE(daemon) << daemon.error().message;
-  auto& d = **daemon;
-  std::string name = wait_attached(d);
-  ASSERT_FALSE(name.empty());
+  start();
+  if (HasFatalFailure() || IsSkipped()) return;
+  auto& d = *daemon_;
 
   // Placement: the span-accounting probes are attached, and every prologue
   // probe sits on an instruction the kernel emulates (return probes read
@@ -60,8 +44,8 @@ TEST_P(SizeClassAccuracy, MatchesRuntimeMetrics) {
     }
   EXPECT_EQ(accounting, 3) << status->dump();
 
-  expect_phase_matches_runtime(*prog, d, name);
-  prog->write_line("quit");
+  expect_phase_matches_runtime(*prog_, d, target_);
+  prog_->write_line("quit");
 }
 
 HOTALLOC_GO_MATRIX(SizeClassAccuracy);

@@ -6,10 +6,13 @@
 # ConfigMap's config passes hotallocd's own check, and every object
 # validates against the Kubernetes schema of its kind.
 source "$(dirname "$0")/lib.sh"
-require "python3 with yaml (python3-yaml)" python3 -c 'import yaml'
+# Debian's python3, which python3-yaml and python3-kubernetes (tools/deps.sh)
+# install into; a python3 earlier on PATH (pyenv, a venv) may have neither.
+py=/usr/bin/python3
+require "python3-yaml (tools/deps.sh)" "$py" -c 'import yaml'
 require "$build/hotallocd (make build)" test -x "$build/hotallocd"
 
-check "manifests are consistent and minimal" python3 - "$top"/deploy/kubernetes/*.yaml <<'PY'
+check "manifests are consistent and minimal" "$py" - "$top"/deploy/kubernetes/*.yaml <<'PY'
 import sys, yaml
 docs = [d for f in sys.argv[1:] for d in yaml.safe_load_all(open(f)) if d]
 problems = []
@@ -58,7 +61,7 @@ for d in docs:
 for p in problems: print(p)
 sys.exit(1 if problems else 0)
 PY
-python3 -c 'import sys, yaml
+"$py" -c 'import sys, yaml
 for d in yaml.safe_load_all(open(sys.argv[1])):
     if d and d["kind"] == "ConfigMap": open(sys.argv[2], "w").write(d["data"]["hotalloc.toml"])' \
   "$top/deploy/kubernetes/daemonset.yaml" "$work/hotalloc.toml"
@@ -67,12 +70,12 @@ check "the ConfigMap's config is valid" "$build/hotallocd" --config "$work/hotal
 # Schemas: every object against the Kubernetes API schema of its kind, as
 # Debian's python3-kubernetes models it (the PodMonitor against the subset of
 # the Prometheus operator's CRD that k8s_schema.py spells out); offline.
-require "python3-kubernetes (tools/deps.sh)" /usr/bin/python3 -c 'import kubernetes.client'
+require "python3-kubernetes (tools/deps.sh)" "$py" -c 'import kubernetes.client'
 check "every object validates against its Kubernetes schema" \
   "$top/tests/deploy/k8s_schema.py" "$top"/deploy/kubernetes/*.yaml
 # The schemas must catch what they claim to: a port that is not a number, a
 # DaemonSet without a selector.
-python3 -c 'import sys, yaml
+"$py" -c 'import sys, yaml
 docs = [d for f in sys.argv[2:] for d in yaml.safe_load_all(open(f)) if d]
 ds = next(d for d in docs if d["kind"] == "DaemonSet")
 ds["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "metrics"

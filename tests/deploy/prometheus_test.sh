@@ -25,7 +25,7 @@ json.dump(d, open(sys.argv[2], "w"))
 PY
 lint_bad() { ! "$top/tools/lint-dashboard.py" "$work/bad.json" > "$work/lint.out" && grep -q 'not \[\$__rate_interval\]' "$work/lint.out" && grep -q 'no description' "$work/lint.out"; }
 check "dashboard lint catches a fixed rate window and a missing description" lint_bad
-check "provisioning examples are YAML" python3 -c 'import sys, yaml; [yaml.safe_load(open(f)) for f in sys.argv[1:]]' \
+check "provisioning examples are YAML (Debian's python3-yaml)" /usr/bin/python3 -c 'import sys, yaml; [yaml.safe_load(open(f)) for f in sys.argv[1:]]' \
   "$top"/deploy/grafana/provisioning/*/*.yaml
 
 # A workload with maps, GC and allocations of every kind; a second target

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "support/env.h"
 
 namespace hotalloc::testing {
@@ -121,6 +123,17 @@ std::string DaemonHarness::log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string wait_attached(DaemonHarness& d) {
+  auto attached = d.wait_for("targets", nlohmann::json::object(), [](const nlohmann::json& r) {
+    return !r.at("targets").empty() && r["targets"][0].at("state") == "attached";
+  }, std::chrono::seconds(10));
+  if (!attached) {
+    ADD_FAILURE() << attached.error().message << "\n" << d.log();
+    return {};
+  }
+  return (*attached)["targets"][0].at("name");
 }
 
 std::string insert_mode(DaemonHarness& d) {

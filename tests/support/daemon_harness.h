@@ -29,6 +29,9 @@ class DaemonHarness;
 std::string insert_probe_state(DaemonHarness& d, const std::string& target);
 // The configured insert mode from `status` ("off", "on", "200ms/10s").
 std::string insert_mode(DaemonHarness& d);
+// Waits until the daemon's first target is attached and returns its name;
+// empty (with a test failure recorded) if it never is.
+std::string wait_attached(DaemonHarness& d);
 
 class DaemonHarness {
  public:

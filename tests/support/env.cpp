@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace hotalloc::testing {
 
@@ -81,6 +82,21 @@ long proc_status_kib(int pid, std::string_view field) {
     if (line.size() > field.size() && line.starts_with(field) && line[field.size()] == ':')
       return std::stol(line.substr(field.size() + 1));
   return -1;
+}
+
+ProgramCopies::ProgramCopies(const std::string& tag)
+    : dir_(std::filesystem::temp_directory_path() / ("hotalloc-" + tag + "-" + std::to_string(getpid()))) {
+  std::filesystem::create_directories(dir_);
+}
+
+ProgramCopies::~ProgramCopies() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string ProgramCopies::add(const std::string& bin, const std::string& name) {
+  std::filesystem::copy_file(bin, dir_ / name, std::filesystem::copy_options::overwrite_existing);
+  return dir_ / name;
 }
 
 }  // namespace hotalloc::testing

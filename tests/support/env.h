@@ -3,6 +3,7 @@
 // prerequisite which is missing under CI is a failure, never a skip.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,23 @@ Result<std::string> run_capture(const std::string& command);
 
 std::string source_dir();
 std::string build_dir();
+
+// Copies of test programs under names of their own (what --exe, --match
+// and target names see), in a private directory, TMPDIR/hotalloc-TAG-PID,
+// that goes with this object.
+class ProgramCopies {
+ public:
+  explicit ProgramCopies(const std::string& tag);
+  ~ProgramCopies();
+  ProgramCopies(const ProgramCopies&) = delete;
+  ProgramCopies& operator=(const ProgramCopies&) = delete;
+  // Copies `bin` into the directory as `name`; the copy's path.
+  std::string add(const std::string& bin, const std::string& name);
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::filesystem::path dir_;
+};
 
 }  // namespace hotalloc::testing
 

@@ -10,17 +10,6 @@ namespace hotalloc::testing {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-std::string wait_attached(DaemonHarness& d) {
-  auto attached = d.wait_for("targets", json::object(), [](const json& r) {
-    return !r.at("targets").empty() && r["targets"][0].at("state") == "attached";
-  }, 10s);
-  if (!attached) {
-    ADD_FAILURE() << attached.error().message << "\n" << d.log();
-    return {};
-  }
-  return (*attached)["targets"][0].at("name");
-}
-
 void expect_phase_matches_runtime(ChildProcess& sizes, DaemonHarness& d, const std::string& target) {
   ASSERT_TRUE(sizes.write_line("mark"));
   ASSERT_TRUE(sizes.read_line(30s).value_or("").starts_with("marked "));

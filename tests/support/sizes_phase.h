@@ -11,10 +11,6 @@
 
 namespace hotalloc::testing {
 
-// Waits until the daemon's first target is attached and returns its name;
-// empty (with a test failure recorded) if it never is.
-std::string wait_attached(DaemonHarness& daemon);
-
 // Sends "mark" and "phase" to the sizes program traced as `target` and
 // compares: every size class with 1,000+ objects within 1% (at least 10 such
 // classes), objects and bytes within 0.5%, tiny allocations within 1%,

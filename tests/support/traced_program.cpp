@@ -23,11 +23,8 @@ void TracedProgram::start(const std::vector<std::string>& args) {
   auto d = DaemonHarness::start(argv);
   ASSERT_TRUE(d) << d.error().message;
   daemon_ = std::move(*d);
-  auto attached = daemon_->wait_for("targets", json::object(), [](const json& r) {
-    return !r.at("targets").empty() && r["targets"][0].at("state") == "attached";
-  }, 10s);
-  ASSERT_TRUE(attached) << attached.error().message << "\n" << daemon_->log();
-  target_ = (*attached)["targets"][0].at("name");
+  target_ = wait_attached(*daemon_);
+  ASSERT_FALSE(target_.empty());
 }
 
 json TracedProgram::command(const std::string& line, std::chrono::milliseconds timeout) {

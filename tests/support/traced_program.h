@@ -42,4 +42,11 @@ class TracedProgram : public ::testing::Test {
   std::string target_;
 };
 
+// The default build of program() on one Go version, the test's parameter:
+// the fixture of the suites instantiated over go_versions().
+class TracedProgramPerVersion : public TracedProgram, public ::testing::WithParamInterface<std::string> {
+ protected:
+  GoBuild build() const override { return {GetParam(), "default"}; }
+};
+
 }  // namespace hotalloc::testing

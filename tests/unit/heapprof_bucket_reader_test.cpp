@@ -63,13 +63,19 @@ void put_bucket(FakeMemory& m, uint64_t at, uint64_t next_in_list, uint64_t size
   }
 }
 
+// Memory holding runtime.MemProfileRate and the head of runtime.mbuckets.
+std::unique_ptr<FakeMemory> with_globals(uint64_t rate, uint64_t head) {
+  auto m = std::make_unique<FakeMemory>();
+  m->put(kRate, rate);
+  m->put(kHead, head);
+  return m;
+}
+
 target::GoVersion go(int minor) { return *target::GoVersion::parse(fmt::format("go1.{}.1", minor)); }
 
 TEST(BucketReader, ReportsThePublishedCycleOfEveryBucket) {
-  auto mem = std::make_unique<FakeMemory>();
+  auto mem = with_globals(524288, 0x3000);
   FakeMemory& m = *mem;
-  m.put(kRate, 524288);
-  m.put(kHead, 0x3000);
   put_bucket(m, 0x3000, 0x2000, 64, {0x401000, 0x402000}, {Cycle{10, 4, 640, 256}, Cycle{5, 0, 320, 0}});
   put_bucket(m, 0x2000, 0, 4096, {0x403000}, {Cycle{3, 3, 12288, 12288}});
   BucketReader reader(std::move(mem), kHead, kRate, go(26));
@@ -90,10 +96,8 @@ TEST(BucketReader, ReportsThePublishedCycleOfEveryBucket) {
 }
 
 TEST(BucketReader, ReadsStacksOnceAndNewBucketsAtTheHead) {
-  auto mem = std::make_unique<FakeMemory>();
+  auto mem = with_globals(512, 0x2000);
   FakeMemory& m = *mem;
-  m.put(kRate, 512);
-  m.put(kHead, 0x2000);
   put_bucket(m, 0x2000, 0, 8, {0x401000}, {Cycle{1, 0, 8, 0}});
   BucketReader reader(std::move(mem), kHead, kRate, go(22));
   ASSERT_TRUE(reader.read());
@@ -112,10 +116,8 @@ TEST(BucketReader, ReadsStacksOnceAndNewBucketsAtTheHead) {
 }
 
 TEST(BucketReader, BeforeAnyGcEveryCycleCounts) {
-  auto mem = std::make_unique<FakeMemory>();
+  auto mem = with_globals(512, 0x2000);
   FakeMemory& m = *mem;
-  m.put(kRate, 512);
-  m.put(kHead, 0x2000);
   // Nothing published yet: like runtime.MemProfile, fold the futures in.
   put_bucket(m, 0x2000, 0, 32, {0x401000}, {Cycle{}, Cycle{1, 0, 32, 0}, Cycle{}, Cycle{2, 1, 64, 32}});
   BucketReader reader(std::move(mem), kHead, kRate, go(26));
@@ -127,10 +129,8 @@ TEST(BucketReader, BeforeAnyGcEveryCycleCounts) {
 }
 
 TEST(BucketReader, Go127CountsObjectsAndDerivesBytes) {
-  auto mem = std::make_unique<FakeMemory>();
+  auto mem = with_globals(512, 0x2000);
   FakeMemory& m = *mem;
-  m.put(kRate, 512);
-  m.put(kHead, 0x2000);
   put_bucket(m, 0x2000, 0, 48, {0x401000}, {Cycle{7, 2}}, /*with_bytes=*/false);
   BucketReader reader(std::move(mem), kHead, kRate, go(27));
   auto r = reader.read();
@@ -141,10 +141,8 @@ TEST(BucketReader, Go127CountsObjectsAndDerivesBytes) {
 }
 
 TEST(BucketReader, RefusesWhatIsNotAHeapBucket) {
-  auto mem = std::make_unique<FakeMemory>();
+  auto mem = with_globals(512, 0x2000);
   FakeMemory& m = *mem;
-  m.put(kRate, 512);
-  m.put(kHead, 0x2000);
   put_bucket(m, 0x2000, 0, 8, {0x401000}, {Cycle{1, 0, 8, 0}});
   m.put(0x2000 + 16, 2);  // a block-profile bucket
   BucketReader reader(std::move(mem), kHead, kRate, go(26));

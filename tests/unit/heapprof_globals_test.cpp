@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "heapprof/runtime_globals.h"
+#include "support/go_matrix.h"
 #include "target_test_support.h"
 
 namespace hotalloc::heapprof {
@@ -45,11 +46,7 @@ TEST_P(RuntimeGlobalsTest, ProfilingLinkedOnlyWhenTheProgramCanReadIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(GoVersions, RuntimeGlobalsTest, ::testing::ValuesIn(all_go_versions()),
-                         [](const auto& info) {
-                           std::string v = info.param;
-                           std::replace(v.begin(), v.end(), '.', '_');
-                           return "go" + v;
-                         });
+                         hotalloc::testing::go_version_name);
 
 }  // namespace
 }  // namespace hotalloc::heapprof
