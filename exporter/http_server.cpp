@@ -9,17 +9,16 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
-#include <climits>
 #include <ctime>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include <CivetServer.h>
-#include <zlib.h>
 
 #include "exporter/build_info.h"
 #include "exporter/metrics.h"
+#include "util/gzip.h"
 #include "util/log.h"
 
 namespace hotalloc::exporter {
@@ -122,25 +121,6 @@ bool accepts_gzip(const char* header) {
     return q > 0;
   }
   return false;
-}
-
-std::optional<std::string> gzip(std::string_view in) {
-  if (in.size() > UINT_MAX) return std::nullopt;
-  z_stream zs{};
-  // windowBits 15 + 16 asks zlib for a gzip wrapper instead of a zlib one.
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return std::nullopt;
-  }
-  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return std::nullopt;
-  return out;
 }
 
 std::string html_escape(std::string_view s) {

@@ -12,8 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr uint64_t kMaxLimit = 4096;
-
 json figures(const std::vector<std::pair<std::string, uint64_t>>& v) {
   json out = json::object();
   for (const auto& [k, n] : v) out[k] = n;
@@ -66,9 +64,8 @@ Outcome advise(Backend& backend, const Request& r) {
 }
 
 Outcome slices(Backend& backend, const Request& r) {
-  auto limit = uint_param(r, "limit");
-  if (!limit) return std::unexpected(limit.error());
-  size_t n = std::min<uint64_t>(limit->value_or(100), kMaxLimit);
+  auto n = limit_param(r, 100);
+  if (!n) return std::unexpected(n.error());
   auto sc = scope(backend, r, false);
   if (!sc) return std::unexpected(sc.error());
   const auto& [snap, sel] = *sc;
@@ -79,7 +76,7 @@ Outcome slices(Backend& backend, const Request& r) {
   std::ranges::stable_sort(sites, std::greater<>(), [](const model::SliceSite* s) { return s->growths; });
   json out = json::array();
   for (const auto* s : sites) {
-    if (out.size() >= n) break;
+    if (out.size() >= *n) break;
     out.push_back(slice_json(*s));
   }
   return json{{"target", sel.name}, {"sites", std::move(out)}};

@@ -1,5 +1,7 @@
 #include "api/params.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +15,12 @@ std::expected<std::optional<uint64_t>, ApiError> uint_param(const Request& r, co
   if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0))
     return reject(ErrorCode::invalid_params, fmt::format("\"{}\" must be a non-negative integer", name));
   return it->get<uint64_t>();
+}
+
+std::expected<size_t, ApiError> limit_param(const Request& r, size_t fallback) {
+  auto limit = uint_param(r, "limit");
+  if (!limit) return std::unexpected(limit.error());
+  return std::min<uint64_t>(limit->value_or(fallback), kMaxLimit);
 }
 
 std::expected<std::optional<std::string>, ApiError> string_param(const Request& r, const char* name) {

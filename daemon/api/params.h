@@ -17,6 +17,9 @@ namespace hotalloc::api {
 
 // A non-negative integer, or nullopt when absent or null.
 std::expected<std::optional<uint64_t>, ApiError> uint_param(const Request& r, const char* name);
+// The "limit" param: `fallback` when absent or null, and at most kMaxLimit.
+inline constexpr uint64_t kMaxLimit = 4096;
+std::expected<size_t, ApiError> limit_param(const Request& r, size_t fallback);
 // A string, or nullopt when absent or null.
 std::expected<std::optional<std::string>, ApiError> string_param(const Request& r, const char* name);
 

@@ -8,6 +8,7 @@
 #include "heapprof/profile_state.h"
 #include "pprof/pprof_writer.h"
 #include "util/base64.h"
+#include "util/gzip.h"
 
 namespace hotalloc::api {
 namespace {
@@ -182,8 +183,8 @@ class Pprof {
     meta.comments.push_back(fmt::format("hotalloc {}: target {}, pids {}: the runtime's sampled heap profile",
                                         snap->daemon.version, **target, pid_list));
     if (!state.message.empty()) meta.comments.push_back(state.message);
-    auto gz = pprof::gzip(pprof::encode_profile(profile, meta));
-    if (!gz) return reject(ErrorCode::internal, gz.error().message);
+    auto gz = gzip(pprof::encode_profile(profile, meta));
+    if (!gz) return reject(ErrorCode::internal, "cannot gzip the profile");
     json summary = {{"target", **target},
                     {"pids", std::move(pids)},
                     {"rate", profile.period},

@@ -29,9 +29,8 @@ Result<std::unique_ptr<MapSymbols>> MapSymbols::open(const target::ProcFs& procf
   std::unique_ptr<MapSymbols> p(new MapSymbols(pid));
   p->symbolizer_ = std::move(symbolizer);
   const target::GoBinary& bin = p->symbolizer_->binary();
-  auto layout = target::runtime_layout(bin.go_version());
-  if (!layout) return fail(layout.error());
-  p->layout_ = *layout;
+  // The layout the probes were planned with: the table as DWARF corrected it.
+  p->layout_ = bin.layout().layout;
   auto id = procfs.identity(pid);
   if (!id) return fail(id.error());
   auto bias = heapprof::load_bias(procfs.root(), pid, bin.elf(), id->exe_ino);

@@ -43,8 +43,10 @@ class MapSymbols {
 
   Status read(uint64_t addr, std::span<uint8_t> out) {
     heapprof::Range r{addr, out};
-    return memory_.read({&r, 1});
+    return read({&r, 1});
   }
+  // Every range in as few system calls as can be; fails when one fails.
+  Status read(std::span<const heapprof::Range> ranges) { return memory_.read(ranges); }
   template <typename T>
   Result<T> read_value(uint64_t addr) {
     T v{};

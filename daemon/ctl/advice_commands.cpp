@@ -66,11 +66,7 @@ void add_advise(CLI::App& app, Invocation& chosen) {
   CLI::App* sub = subcommand(app, chosen, "advise",
                              "What to change in a target's code: maps and slices to presize, keys to shard, maps to "
                              "reuse, with the evidence",
-                             render_advice, [target] {
-                               json p = json::object();
-                               if (!target->empty()) p["target"] = *target;
-                               return p;
-                             });
+                             render_advice, [target] { return with_target(json::object(), *target); });
   sub->add_option("--target,-t", *target, "The target (needed when several are traced)");
 }
 
@@ -81,11 +77,7 @@ void add_slices(CLI::App& app, Invocation& chosen) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* sub = subcommand(app, chosen, "slices", "Slice growth (append past capacity) per call site",
-                             render_slices, [a] {
-                               json p = {{"limit", a->limit}};
-                               if (!a->target.empty()) p["target"] = a->target;
-                               return p;
-                             });
+                             render_slices, [a] { return with_target({{"limit", a->limit}}, a->target); });
   sub->add_option("--target,-t", a->target, "Only this target");
   sub->add_option("--limit,-n", a->limit, "Sites")->capture_default_str();
 }

@@ -17,6 +17,11 @@ CLI::App* subcommand(CLI::App& app, Invocation& chosen, const std::string& name,
   return sub;
 }
 
+json with_target(json params, const std::string& target) {
+  if (!target.empty()) params["target"] = target;
+  return params;
+}
+
 std::string text(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
@@ -25,6 +30,11 @@ std::string text(const json& j, const char* key) {
 std::string number(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_number() ? it->dump() : "-";
+}
+
+uint64_t count_of(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() && *it >= 0 ? it->get<uint64_t>() : 0;
 }
 
 const json& list(const json& j, const char* key) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -19,9 +20,13 @@ namespace hotalloc::ctl {
 CLI::App* subcommand(CLI::App& app, Invocation& chosen, const std::string& name, const std::string& about,
                      Render render, std::function<nlohmann::json()> params = nullptr);
 
+// `params` with "target" set when one is named.
+nlohmann::json with_target(nlohmann::json params, const std::string& target);
+
 std::string text(const nlohmann::json& j, const char* key);
 std::string number(const nlohmann::json& j, const char* key);  // "-" when absent
 const nlohmann::json& list(const nlohmann::json& j, const char* key);  // empty when absent
+uint64_t count_of(const nlohmann::json& j, const char* key);  // 0 when absent or not a non-negative integer
 
 // One request on a fresh connection, for commands that ask more than once;
 // prints an error the way main does (as JSON too with json_out) and sets

@@ -25,11 +25,6 @@ using nlohmann::json;
 constexpr auto kCollectMargin = std::chrono::milliseconds(1500);
 constexpr auto kFollowPoll = std::chrono::milliseconds(500);
 
-uint64_t count_of(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
-}
-
 std::string growths_text(const json& g) {
   std::string out;
   for (const auto& [kind, n] : g.items()) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", kind, n.dump());
@@ -129,8 +124,7 @@ void add_maps(CLI::App& app, Invocation& chosen) {
   CLI::App* sub = subcommand(app, chosen, "maps",
                              "Go maps: creation site, types, stack or heap, shape, growths, and what growth cost",
                              render_maps, [target, limit] {
-                               json p = json::object();
-                               if (!target->empty()) p["target"] = *target;
+                               json p = with_target(json::object(), *target);
                                if (*limit) p["limit"] = *limit;
                                return p;
                              });
@@ -145,8 +139,7 @@ void add_hotkeys(CLI::App& app, Invocation& chosen) {
   };
   auto a = std::make_shared<Args>();
   auto params = [a] {
-    json p = {{"limit", a->limit}};
-    if (!a->target.empty()) p["target"] = a->target;
+    json p = with_target({{"limit", a->limit}}, a->target);
     if (a->map) p["map"] = a->map;
     return p;
   };
@@ -188,11 +181,7 @@ void add_events(CLI::App& app, Invocation& chosen) {
     uint64_t limit = 100;
   };
   auto a = std::make_shared<Args>();
-  auto params = [a] {
-    json p = {{"limit", a->limit}};
-    if (!a->target.empty()) p["target"] = a->target;
-    return p;
-  };
+  auto params = [a] { return with_target({{"limit", a->limit}}, a->target); };
   CLI::App* sub =
       app.add_subcommand("events", "Timeline: map growth episodes, large allocations, refill bursts, GC cycles");
   sub->add_option("--target,-t", a->target, "Only this target");

@@ -15,11 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-uint64_t count_of(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<uint64_t>() : 0;
-}
-
 // "main.go:42", or just the function's file when there is no line.
 std::string position(const json& f) {
   std::string file = text(f, "file");
@@ -126,11 +121,7 @@ void add_sites(CLI::App& app, Invocation& chosen) {
       app, chosen, "sites",
       "Top allocation sites (function, file:line, inlined frames) from the runtime's sampled heap profile, "
       "unbiased as pprof does",
-      render_sites, [o] {
-        json p = {{"live", o->live}, {"limit", o->limit}};
-        if (!o->target.empty()) p["target"] = o->target;
-        return p;
-      });
+      render_sites, [o] { return with_target({{"live", o->live}, {"limit", o->limit}}, o->target); });
   sub->add_option("--target,-t", o->target, "Only the target with this name");
   sub->add_flag("--live", o->live, "Order by live (in-use) bytes as of the last GC instead of allocated bytes");
   sub->add_option("--limit,-n", o->limit, "At most this many sites per target (0: all)")
@@ -149,8 +140,7 @@ void add_pprof(CLI::App& app, Invocation& chosen) {
   sub->add_option("--target,-t", o->target, "The target (needed when the daemon traces several)");
   sub->add_option("--output,-o", o->output, "Where to write the profile, e.g. heap.pb.gz")->required();
   sub->callback([&chosen, o] {
-    json params = json::object();
-    if (!o->target.empty()) params["target"] = o->target;
+    json params = with_target(json::object(), o->target);
     auto file = std::make_shared<ProfileFile>(o->output);
     chosen = {"pprof", std::move(params),
               [o](const json& r, std::ostream& os, bool) {

@@ -44,7 +44,7 @@ std::map<std::string, MapSite> by_site(const TargetMaps& tm) {
 void map_advice(const TargetMaps& tm, const AdviceThresholds& t, std::vector<Advice>& out) {
   for (const auto& [site, s] : by_site(tm)) {
     const MapView& any = *s.maps.front();
-    if (s.maps.size() >= t.min_reuse_maps && s.grown >= t.min_reuse_maps) {
+    if (s.grown >= t.min_reuse_maps) {  // grown maps are among s.maps
       // One map, cleared between uses, grows as the largest did: once.
       const MapView* keep = s.largest ? s.largest : &any;
       Advice a;

@@ -3,8 +3,6 @@
 #include <map>
 #include <unordered_map>
 
-#include <zlib.h>
-
 #include "pprof/profile.pb.h"
 
 namespace hotalloc::pprof {
@@ -90,23 +88,6 @@ std::string encode_profile(const heapprof::HeapProfile& profile, const ProfileMe
     }
   }
   return p.SerializeAsString();
-}
-
-Result<std::string> gzip(const std::string& bytes) {
-  z_stream z{};
-  // windowBits 15 + 16: a gzip header and trailer around the deflate stream.
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    return fail("gzip: deflateInit2 failed");
-  std::string out(deflateBound(&z, bytes.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  z.avail_in = static_cast<uInt>(bytes.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&z, Z_FINISH);
-  deflateEnd(&z);
-  if (rc != Z_STREAM_END) return fail("gzip: deflate failed ({})", rc);
-  out.resize(z.total_out);
-  return out;
 }
 
 }  // namespace hotalloc::pprof

@@ -1,6 +1,7 @@
-// Encodes a heap profile in pprof's format (a gzipped perftools.profiles
-// Profile protobuf), with the sample types runtime/pprof's heap profile has:
-// alloc_objects, alloc_space, inuse_objects, inuse_space.
+// Encodes a heap profile in pprof's format (a perftools.profiles Profile
+// protobuf; pprof files store it gzipped, util/gzip.h), with the sample types
+// runtime/pprof's heap profile has: alloc_objects, alloc_space,
+// inuse_objects, inuse_space.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,6 @@
 #include <vector>
 
 #include "heapprof/heap_profile.h"
-#include "util/result.h"
 
 namespace hotalloc::pprof {
 
@@ -19,8 +19,5 @@ struct ProfileMeta {
 
 // The serialized, uncompressed Profile message.
 std::string encode_profile(const heapprof::HeapProfile& profile, const ProfileMeta& meta);
-
-// gzip (RFC 1952) of `bytes`, as pprof files are stored.
-Result<std::string> gzip(const std::string& bytes);
 
 }  // namespace hotalloc::pprof

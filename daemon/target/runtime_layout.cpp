@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/ranges.h>
+
 namespace hotalloc::target {
 
 namespace {
@@ -190,15 +192,6 @@ RuntimeLayout table_layout(const GoVersion& go) {
   return l;
 }
 
-std::string join(const std::vector<std::string>& parts, std::string_view sep = "; ") {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += sep;
-    out += p;
-  }
-  return out;
-}
-
 // Why a version has no table of its own, for messages.
 std::string no_table_reason(const GoVersion& go) {
   if (go_support(go) == GoSupport::unverified)
@@ -233,7 +226,8 @@ Status verify_layout(const RuntimeLayout& layout, const GoVersion& go, const Dwa
       problems.push_back(fmt::format("{}: {}.{} is {} bytes wide in DWARF, not {}", spec.field, name.type,
                                      name.member, member.size, width));
   }
-  if (!problems.empty()) return fail("runtime layout of Go {} does not match DWARF: {}", go.name(), join(problems));
+  if (!problems.empty())
+    return fail("runtime layout of Go {} does not match DWARF: {}", go.name(), fmt::join(problems, "; "));
   return {};
 }
 
@@ -293,7 +287,8 @@ Result<LayoutChoice> choose_layout(const GoVersion& go, const DwarfTypes* dwarf)
 
   if (!known) {
     if (!undescribed.empty())
-      return fail("{}, and the binary's DWARF does not describe {}", no_table_reason(go), join(undescribed, ", "));
+      return fail("{}, and the binary's DWARF does not describe {}", no_table_reason(go),
+                  fmt::join(undescribed, ", "));
     choice.source = LayoutSource::dwarf;
     return choice;
   }
@@ -301,7 +296,7 @@ Result<LayoutChoice> choose_layout(const GoVersion& go, const DwarfTypes* dwarf)
   // of DWARF (types the program never uses).
   if (!corrected.empty()) {
     choice.source = LayoutSource::dwarf;
-    choice.disagreement = join(corrected);
+    choice.disagreement = fmt::format("{}", fmt::join(corrected, "; "));
   }
   return choice;
 }

@@ -3,7 +3,6 @@
 // pprof and read back by `go tool pprof`; symbolized from a real stripped
 // binary.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cmath>
 #include <fstream>
@@ -13,6 +12,7 @@
 #include "pprof/pprof_writer.h"
 #include "pprof/profile.pb.h"
 #include "target_test_support.h"
+#include "util/gzip.h"
 
 namespace hotalloc::heapprof {
 namespace {
@@ -191,7 +191,7 @@ TEST_F(HeapProfileTest, PprofReadsTheEncodedProfile) {
   EXPECT_EQ(str(decoded.function(static_cast<int>(leaf.line(0).function_id() - 1)).name()), "main.newNode");
   EXPECT_TRUE(decoded.mapping(0).has_inline_frames());
 
-  auto gz = pprof::gzip(raw);
+  auto gz = gzip(raw);
   ASSERT_TRUE(gz);
   ASSERT_GE(gz->size(), 2u);
   EXPECT_EQ(static_cast<uint8_t>((*gz)[0]), 0x1f);
