@@ -54,7 +54,7 @@ int mcache_refill(struct pt_regs *ctx)
 	if (!c)
 		return 0;
 	c->refills[spc]++;
-	struct ha_map_stats *grower = growth_window_map(ctx, &pc);
+	struct ha_map_stats *grower = growth_window_stats(&pc, growth_window_live(ctx, &pc));
 	if (grower)
 		__sync_fetch_and_add(&grower->growth_refills, 1);
 
@@ -131,21 +131,17 @@ int mcache_alloc_large(struct pt_regs *ctx)
 	__u64 bytes = (size + page - 1) & ~(page - 1);
 	c->large_objects++;
 	c->large_bytes += bytes;
-	struct ha_map_stats *grower = growth_window_map(ctx, &pc);
+	struct growth_window *w = growth_window_live(ctx, &pc);
+	__u64 grown = w ? w->map : 0;
+	struct ha_map_stats *grower = growth_window_stats(&pc, w);
 	if (grower)
 		__sync_fetch_and_add(&grower->growth_large, 1);
 	if (!grower && bytes < HA_LARGE_EVENT_BYTES)
 		return 0;
-	struct ha_event_map *ev = map_event_reserve(&pc, HA_MEV_LARGE_ALLOC, 0);
+	struct ha_event_map *ev = map_event_reserve(&pc, HA_MEV_LARGE_ALLOC, grower ? grown : 0);
 	if (!ev)
 		return 0;
-	ev->g = GO_G(ctx);
 	ev->a = bytes;
-	if (grower) {
-		struct growth_window_key key = {.tgid = pc.tgid, .g = ev->g};
-		struct growth_window *w = bpf_map_lookup_elem(&growth_windows, &key);
-		ev->map = w ? w->map : 0;
-	}
 	map_event_submit(ev);
 	return 0;
 }

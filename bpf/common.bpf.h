@@ -68,6 +68,20 @@ static __always_inline void stat_inc(enum ha_stat id)
 		(*v)++;
 }
 
+/*
+ * Adds `init` under `key` unless the key is there (another CPU may have just
+ * added it), and returns the entry; 0, counted under `full`, when the map has
+ * no room for it.
+ */
+static __always_inline void *map_add_lookup(void *map, const void *key, const void *init, enum ha_stat full)
+{
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	void *v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		stat_inc(full);
+	return v;
+}
+
 /* What a program learns from its cookie and the process it runs in. */
 struct probe_ctx {
 	__u32 tgid;

@@ -13,7 +13,8 @@
  * is below it and the word is unchanged. Depths survive stack copying (the
  * runtime moves the used part keeping its distance from stack.hi), and no
  * return probe is needed to close the window: a stale one fails the check
- * and is dropped at the next allocation.
+ * and is dropped at the next allocation. Swiss episodes are the exception:
+ * their window stays until the growth function's RET reports its end.
  */
 #ifndef HOTALLOC_GROWTH_BPF_H
 #define HOTALLOC_GROWTH_BPF_H
@@ -160,16 +161,16 @@ static __always_inline struct ha_map_stats *map_stats_get(struct pt_regs *ctx, c
 	init.target_id = pc->target_id;
 	init.layout_id = pc->layout_id;
 	init.flags = map_place_flags(ctx, pc->layout, map);
-	if (bpf_map_update_elem(&map_stats, &key, &init, BPF_NOEXIST) && !bpf_map_lookup_elem(&map_stats, &key)) {
-		stat_inc(HA_STAT_DROP_MAP_TABLE_FULL);
-		return 0;
-	}
-	return bpf_map_lookup_elem(&map_stats, &key);
+	return map_add_lookup(&map_stats, &key, &init, HA_STAT_DROP_MAP_TABLE_FULL);
 }
 
-/* Opens (or moves) the calling goroutine's growth window onto `map`. */
-static __always_inline struct growth_window *growth_window_open(struct pt_regs *ctx, const struct probe_ctx *pc,
-								 __u64 map, __u8 kind)
+/*
+ * Opens (or moves) the calling goroutine's growth window onto `map`. A swiss
+ * episode (`open`) stays until its RET reports it, with its start time and
+ * the capacity before (`old_size`).
+ */
+static __always_inline bool growth_window_open(struct pt_regs *ctx, const struct probe_ctx *pc, __u64 map,
+					       __u8 kind, bool open, __u64 old_size)
 {
 	__u64 g = GO_G(ctx);
 	__u64 sp = GO_SP(ctx);
@@ -179,18 +180,23 @@ static __always_inline struct growth_window *growth_window_open(struct pt_regs *
 	w.depth = g_stack_hi(pc->layout, g) - sp;
 	w.tag = read_user_u64(sp);
 	w.kind = kind;
+	if (open) {
+		w.open = 1;
+		w.start_ns = bpf_ktime_get_ns();
+		w.old_size = old_size;
+	}
 	if (bpf_map_update_elem(&growth_windows, &key, &w, BPF_ANY)) {
 		stat_inc(HA_STAT_DROP_WINDOW_TABLE_FULL);
-		return 0;
+		return false;
 	}
-	return bpf_map_lookup_elem(&growth_windows, &key);
+	return true;
 }
 
 /*
- * The map whose growth work the calling goroutine is inside, or 0. Called
+ * The growth window whose work the calling goroutine is inside, or 0. Called
  * from allocation probes; costs one hash lookup when no growth is running.
  */
-static __always_inline struct ha_map_stats *growth_window_map(struct pt_regs *ctx, const struct probe_ctx *pc)
+static __always_inline struct growth_window *growth_window_live(struct pt_regs *ctx, const struct probe_ctx *pc)
 {
 	__u64 g = GO_G(ctx);
 	struct growth_window_key key = {.tgid = pc->tgid, .g = g};
@@ -204,6 +210,15 @@ static __always_inline struct ha_map_stats *growth_window_map(struct pt_regs *ct
 			bpf_map_delete_elem(&growth_windows, &key);
 		return 0;
 	}
+	return w;
+}
+
+/* The counters of the map whose growth work `w` is (0: none, or evicted). */
+static __always_inline struct ha_map_stats *growth_window_stats(const struct probe_ctx *pc,
+								const struct growth_window *w)
+{
+	if (!w)
+		return 0;
 	struct ha_map_key mk = {.tgid = pc->tgid, .map = w->map};
 	return bpf_map_lookup_elem(&map_stats, &mk);
 }

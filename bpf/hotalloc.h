@@ -2,7 +2,7 @@
 /*
  * The whole interface between hotalloc's BPF programs and the daemon.
  * C only, fixed-width types, explicit padding: included by every .bpf.c
- * and by daemon/probes (whose tests check the layout with offsetof).
+ * and by the daemon, compiled from this one header on both sides.
  */
 #ifndef HOTALLOC_BPF_ABI_H
 #define HOTALLOC_BPF_ABI_H
@@ -113,18 +113,19 @@ struct ha_layout {
 	/* runtime.g */
 	__u16 g_stack_lo;
 	__u16 g_stack_hi;
-	/* Maps: classic runtime.hmap (swiss_maps == 0) or swiss maps.Map/table */
-	__u16 swiss_maps;
-	__u16 map_count;                      /* hmap.count / Map.used, 8 bytes */
+	/* Types, and map types (classic and swiss alike) */
+	__u16 type_size;                      /* _type.Size_ */
+	__u16 maptype_key;                    /* *_type */
+	/* Classic maps (runtime.hmap); 0 in a swiss binary, whose hooks differ */
+	__u16 hmap_count;                     /* int, 8 bytes */
 	__u16 hmap_flags;                     /* uint8 */
 	__u16 hmap_b;                         /* uint8 */
 	__u16 hmap_oldbuckets;
 	__u16 hmap_nevacuate;
-	__u16 maptype_key;                    /* *_type */
-	__u16 maptype_bucketsize;             /* classic: uint16 */
-	__u16 swiss_table_capacity;           /* uint16 */
-	__u16 type_size;                      /* _type.Size_ */
-	__u16 hmap_load_factor_num;           /* classic: grows past count > num/2 per bucket */
+	__u16 hmap_load_factor_num;           /* grows past count > num/2 per bucket */
+	__u16 maptype_bucketsize;             /* uint16 */
+	/* Swiss maps (internal/runtime/maps); 0 in a classic binary */
+	__u16 swiss_table_capacity;           /* table.capacity uint16 */
 };
 
 /* Per-process counters, per CPU; the daemon sums the CPUs. */
@@ -209,6 +210,7 @@ struct ha_map_stats {
 	__u64 growth_bytes;      /* bytes of arrays allocated by growth work */
 	__u64 growth_large;      /* large allocations during growth work */
 	__u64 inserts;           /* while insert probes are attached */
+	/* The BPF side's own state (the daemon ignores it): */
 	__u64 open_since_ns;     /* classic: start of the growth still evacuating, else 0 */
 	__u64 open_old_buckets;  /* classic: old buckets of that growth */
 };
@@ -253,7 +255,6 @@ struct ha_event_map {
 	__u8 growth_kind; /* enum ha_growth_kind */
 	__u16 pad;
 	__u64 map;
-	__u64 g;
 	__u64 a;
 	__u64 b;
 };

@@ -61,39 +61,36 @@ int map_created(struct pt_regs *ctx)
 	return 0;
 }
 
-static __always_inline void growth_start_event(const struct probe_ctx *pc, __u64 map, __u64 g, __u8 kind,
-					       __u64 old_size, __u64 new_size)
+static __always_inline void growth_start_event(const struct probe_ctx *pc, __u64 map, __u8 kind, __u64 old_size,
+					       __u64 new_size)
 {
 	struct ha_event_map *ev = map_event_reserve(pc, HA_MEV_GROWTH_START, map);
 	if (!ev)
 		return;
 	ev->growth_kind = kind;
-	ev->g = g;
 	ev->a = old_size;
 	ev->b = new_size;
 	map_event_submit(ev);
 }
 
-static __always_inline void growth_end_event(const struct probe_ctx *pc, __u64 map, __u64 g, __u8 kind,
-					     __u64 migrated, __u64 start_ns)
+static __always_inline void growth_end_event(const struct probe_ctx *pc, __u64 map, __u8 kind, __u64 migrated,
+					     __u64 start_ns)
 {
 	struct ha_event_map *ev = map_event_reserve(pc, HA_MEV_GROWTH_END, map);
 	if (!ev)
 		return;
 	ev->growth_kind = kind;
-	ev->g = g;
 	ev->a = migrated;
 	ev->b = start_ns;
 	map_event_submit(ev);
 }
 
 /* Closes a classic episode whose end was not seen (its last evacuation moved too many marks at once). */
-static __always_inline void classic_close_open(const struct probe_ctx *pc, struct ha_map_stats *st, __u64 map,
-					       __u64 g)
+static __always_inline void classic_close_open(const struct probe_ctx *pc, struct ha_map_stats *st, __u64 map)
 {
 	if (!st->open_since_ns)
 		return;
-	growth_end_event(pc, map, g, HA_GROWTH__COUNT, st->open_old_buckets, st->open_since_ns);
+	growth_end_event(pc, map, HA_GROWTH__COUNT, st->open_old_buckets, st->open_since_ns);
 	st->open_since_ns = 0;
 }
 
@@ -111,7 +108,7 @@ int classic_hash_grow(struct pt_regs *ctx)
 		return 0;
 	const struct ha_layout *l = pc.layout;
 	__u64 t = GO_ARG1(ctx), h = GO_ARG2(ctx);
-	__u64 count = read_user_u64(h + l->map_count);
+	__u64 count = read_user_u64(h + l->hmap_count);
 	__u8 b = 0;
 	if (bpf_probe_read_user(&b, 1, (const void *)(h + l->hmap_b)))
 		stat_inc(HA_STAT_READ_FAULT);
@@ -124,13 +121,12 @@ int classic_hash_grow(struct pt_regs *ctx)
 	struct ha_map_stats *st = map_stats_get(ctx, &pc, h, 1, t);
 	if (!st)
 		return 0;
-	__u64 g = GO_G(ctx);
-	classic_close_open(&pc, st, h, g);
+	classic_close_open(&pc, st, h);
 	st->growths[kind]++;
 	st->open_since_ns = bpf_ktime_get_ns();
 	st->open_old_buckets = 1ULL << b;
-	growth_start_event(&pc, h, g, kind, b, over ? b + 1 : b);
-	growth_window_open(ctx, &pc, h, kind);
+	growth_start_event(&pc, h, kind, b, over ? b + 1 : b);
+	growth_window_open(ctx, &pc, h, kind, false, 0);
 	return 0;
 }
 
@@ -207,7 +203,7 @@ int classic_evacuate(struct pt_regs *ctx)
 		return 0;
 	if (!bucket_evacuated(oldbuckets + oldbucket * bucketsize))
 		st->evacuated_buckets++;
-	growth_window_open(ctx, &pc, h, HA_GROWTH__COUNT);
+	growth_window_open(ctx, &pc, h, HA_GROWTH__COUNT, false, 0);
 	if (oldbucket != nevacuate)
 		return 0;
 
@@ -227,7 +223,7 @@ int classic_evacuate(struct pt_regs *ctx)
 		return 0;
 	__u64 since = st->open_since_ns;
 	st->open_since_ns = 0;
-	growth_end_event(&pc, h, GO_G(ctx), (flags & HMAP_SAME_SIZE_GROW) ? HA_GROWTH_SAME_SIZE : HA_GROWTH_GROW,
+	growth_end_event(&pc, h, (flags & HMAP_SAME_SIZE_GROW) ? HA_GROWTH_SAME_SIZE : HA_GROWTH_GROW,
 			 noldbuckets, since);
 	return 0;
 }
@@ -257,13 +253,9 @@ static __always_inline int swiss_growth(struct pt_regs *ctx, enum ha_probe probe
 	if (!st)
 		return 0;
 	st->growths[kind]++;
-	struct growth_window *w = growth_window_open(ctx, &pc, map, kind);
-	if (kind == HA_GROWTH_TO_SMALL || !w)
-		return 0;
-	w->open = 1;
-	w->start_ns = bpf_ktime_get_ns();
-	w->old_size = old_size;
-	growth_start_event(&pc, map, GO_G(ctx), kind, old_size, new_size);
+	bool episode = kind != HA_GROWTH_TO_SMALL;
+	if (growth_window_open(ctx, &pc, map, kind, episode, old_size) && episode)
+		growth_start_event(&pc, map, kind, old_size, new_size);
 	return 0;
 }
 
@@ -307,7 +299,7 @@ int swiss_growth_ret(struct pt_regs *ctx)
 	struct growth_window *w = bpf_map_lookup_elem(&growth_windows, &key);
 	if (!w || !w->open)
 		return 0;
-	growth_end_event(&pc, w->map, key.g, w->kind, w->old_size, w->start_ns);
+	growth_end_event(&pc, w->map, w->kind, w->old_size, w->start_ns);
 	bpf_map_delete_elem(&growth_windows, &key);
 	return 0;
 }
@@ -323,7 +315,7 @@ int map_newarray(struct pt_regs *ctx)
 	struct probe_ctx pc;
 	if (!probe_enter(ctx, HA_PROBE_NEWARRAY, &pc))
 		return 0;
-	struct ha_map_stats *st = growth_window_map(ctx, &pc);
+	struct ha_map_stats *st = growth_window_stats(&pc, growth_window_live(ctx, &pc));
 	if (!st)
 		return 0;
 	__u64 size = read_user_u64(GO_ARG1(ctx) + pc.layout->type_size);
@@ -344,7 +336,6 @@ static __always_inline int gc_event(struct pt_regs *ctx, enum ha_probe probe, __
 	struct ha_event_map *ev = map_event_reserve(&pc, event, 0);
 	if (!ev)
 		return 0;
-	ev->g = GO_G(ctx);
 	ev->a = event == HA_MEV_GC_START ? GO_ARG1(ctx) : 0;
 	map_event_submit(ev);
 	return 0;
@@ -427,25 +418,18 @@ static __always_inline int map_insert(struct pt_regs *ctx, enum ha_probe probe, 
 			stat_inc(HA_STAT_READ_FAULT);
 	}
 	val.len = len;
+	/* Only the words that hold key bytes: the rest are zero, and the length is in the seed. */
 	__u64 h = len * 0x9e3779b97f4a7c15ULL + kind;
 	const __u64 *words = (const __u64 *)val.bytes;
-	for (int i = 0; i < HA_HOT_KEY_BYTES / 8; i++)
+	for (int i = 0; i < HA_HOT_KEY_BYTES / 8 && 8 * i < len; i++)
 		h = mix64(h ^ words[i]);
 
 	struct ha_hot_key_id id = {.tgid = pc.tgid, .map = m, .hash = h};
 	struct ha_hot_key *hk = bpf_map_lookup_elem(&hot_keys, &id);
-	if (hk) {
+	if (!hk)
+		hk = map_add_lookup(&hot_keys, &id, &val, HA_STAT_DROP_HOT_KEY_TABLE_FULL);
+	if (hk)
 		__sync_fetch_and_add(&hk->count, 1);
-		return 0;
-	}
-	val.count = 1;
-	if (bpf_map_update_elem(&hot_keys, &id, &val, BPF_NOEXIST)) {
-		hk = bpf_map_lookup_elem(&hot_keys, &id);
-		if (hk)
-			__sync_fetch_and_add(&hk->count, 1);
-		else
-			stat_inc(HA_STAT_DROP_HOT_KEY_TABLE_FULL);
-	}
 	return 0;
 }
 

@@ -26,16 +26,12 @@ struct slice_pending_key {
 	__u64 g;
 };
 
-struct slice_pending {
-	struct ha_slice_site_key site;
-	__u64 elem_size;
-};
-
+/* Value: the append site whose growth the goroutine's next allocation is. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, HA_MAX_SLICE_PENDING);
 	__type(key, struct slice_pending_key);
-	__type(value, struct slice_pending);
+	__type(value, struct ha_slice_site_key);
 } slice_pending SEC(".maps");
 
 static __always_inline void store_max(__u64 *at, __u64 v)
@@ -50,23 +46,27 @@ static __always_inline int slice_grow(struct pt_regs *ctx, enum ha_probe probe, 
 	struct probe_ctx pc;
 	if (!probe_enter(ctx, probe, &pc))
 		return 0;
-	__u64 elem_size = read_user_u64(et + pc.layout->type_size);
 	struct ha_slice_site_key key = {
 		.tgid = pc.tgid, .pc = go_return_address(ctx), .caller = go_caller_return_address(ctx, 1)};
 	struct ha_slice_site *s = bpf_map_lookup_elem(&slice_sites, &key);
 	if (!s) {
 		struct ha_slice_site init = {};
 		init.elem_type = et;
-		init.elem_size = elem_size;
 		init.target_id = pc.target_id;
 		init.layout_id = pc.layout_id;
-		bpf_map_update_elem(&slice_sites, &key, &init, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(&slice_sites, &key);
-		if (!s) {
-			stat_inc(HA_STAT_DROP_SLICE_TABLE_FULL);
+		s = map_add_lookup(&slice_sites, &key, &init, HA_STAT_DROP_SLICE_TABLE_FULL);
+		if (!s)
 			return 0;
-		}
 	}
+	/*
+	 * A call site appends to one element type (generic code shares a site
+	 * only between types of one size), so its size is read from the target
+	 * once, not at every growth; 0 (zero-size elements, or a read that
+	 * faulted) is read again.
+	 */
+	__u64 elem_size = s->elem_size;
+	if (!elem_size)
+		elem_size = s->elem_size = read_user_u64(et + pc.layout->type_size);
 	__sync_fetch_and_add(&s->growths, 1);
 	if (!old_cap)
 		__sync_fetch_and_add(&s->from_empty, 1);
@@ -76,8 +76,7 @@ static __always_inline int slice_grow(struct pt_regs *ctx, enum ha_probe probe, 
 	if (!elem_size)
 		return 0;
 	struct slice_pending_key pk = {.tgid = pc.tgid, .g = GO_G(ctx)};
-	struct slice_pending p = {.site = key, .elem_size = elem_size};
-	if (bpf_map_update_elem(&slice_pending, &pk, &p, BPF_ANY))
+	if (bpf_map_update_elem(&slice_pending, &pk, &key, BPF_ANY))
 		stat_inc(HA_STAT_DROP_SLICE_TABLE_FULL);
 	return 0;
 }
@@ -105,22 +104,22 @@ int slice_growslice_alloc(struct pt_regs *ctx)
 	if (!probe_enter(ctx, HA_PROBE_GROWSLICE_ALLOC, &pc))
 		return 0;
 	struct slice_pending_key pk = {.tgid = pc.tgid, .g = GO_G(ctx)};
-	struct slice_pending *p = bpf_map_lookup_elem(&slice_pending, &pk);
+	struct ha_slice_site_key *p = bpf_map_lookup_elem(&slice_pending, &pk);
 	if (!p) {
 		stat_inc(HA_STAT_SLICE_ALLOC_UNPAIRED);
 		return 0;
 	}
-	struct ha_slice_site_key key = p->site;
-	__u64 elem_size = p->elem_size;
+	struct ha_slice_site_key key = *p;
 	bpf_map_delete_elem(&slice_pending, &pk);
 	struct ha_slice_site *s = bpf_map_lookup_elem(&slice_sites, &key);
-	if (!s || !elem_size) {
+	/* No site: evicted since the entry. */
+	if (!s || !s->elem_size) {
 		stat_inc(HA_STAT_SLICE_ALLOC_UNPAIRED);
 		return 0;
 	}
 	__u64 bytes = GO_ARG1(ctx);
 	__sync_fetch_and_add(&s->alloc_bytes, bytes);
 	__sync_fetch_and_add(&s->allocs, 1);
-	store_max(&s->max_new_cap, bytes / elem_size);
+	store_max(&s->max_new_cap, bytes / s->elem_size);
 	return 0;
 }

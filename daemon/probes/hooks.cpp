@@ -9,6 +9,26 @@ CpuArch cpu_arch(target::Arch a) {
   return a == target::Arch::arm64 ? CpuArch::arm64 : CpuArch::x86_64;
 }
 
+// Where `hook`'s probes go in its function `fn`.
+Result<std::vector<Site>> hook_sites(const HookSpec& hook, const target::GoBinary& binary,
+                                     const target::FunctionInfo& fn) {
+  CpuArch arch = cpu_arch(binary.elf().arch());
+  switch (hook.site) {
+    case HookSite::returns:
+      return return_sites(arch, fn.code, fn.address);
+    case HookSite::calls: {
+      auto callee = binary.function(hook.callee);
+      if (!callee) return fail("{} not found", hook.callee);
+      return call_sites(arch, fn.code, fn.address, callee->address);
+    }
+    case HookSite::prologue:
+      break;
+  }
+  auto site = place_probe(arch, fn.code, fn.address);
+  if (!site) return fail(site.error());
+  return std::vector<Site>{std::move(*site)};
+}
+
 }  // namespace
 
 Result<ProbePlan> plan_probes(const target::GoBinary& binary) {
@@ -25,36 +45,16 @@ Result<ProbePlan> plan_probes(const target::GoBinary& binary) {
       log->debug("{}: optional {} not present", binary.elf().path(), hook.symbol);
       continue;
     }
-    std::vector<Site> sites;
-    if (hook.site == HookSite::returns) {
-      auto rets = return_sites(cpu_arch(binary.elf().arch()), fn->code, fn->address);
-      if (!rets) {
-        log->warn("{}: cannot probe the returns of {}: {}", binary.elf().path(), hook.symbol, rets.error().message);
-        continue;
-      }
-      sites = std::move(*rets);
-    } else if (hook.site == HookSite::calls) {
-      auto callee = binary.function(hook.callee);
-      auto calls = callee ? call_sites(cpu_arch(binary.elf().arch()), fn->code, fn->address, callee->address)
-                          : Result<std::vector<Site>>(fail("{} not found", hook.callee));
-      if (!calls) {
-        log->warn("{}: cannot probe the calls in {}: {}", binary.elf().path(), hook.symbol, calls.error().message);
-        continue;
-      }
-      sites = std::move(*calls);
-    } else {
-      auto site = place_probe(cpu_arch(binary.elf().arch()), fn->code, fn->address);
-      if (!site) {
-        if (hook.required) return fail(site.error().context(fmt::format("place probe on {}", hook.symbol)));
-        log->warn("{}: cannot place {}: {}", binary.elf().path(), hook.symbol, site.error().message);
-        continue;
-      }
-      if (site->placement == Placement::entry)
-        log->warn("{}: {} probed at its entry (single-stepped, slower): {}", binary.elf().path(), hook.symbol,
-                  site->note);
-      sites.push_back(std::move(*site));
+    auto sites = hook_sites(hook, binary, *fn);
+    if (!sites) {
+      if (hook.required) return fail(sites.error().context(fmt::format("place probe on {}", hook.symbol)));
+      log->warn("{}: cannot place {}: {}", binary.elf().path(), hook.symbol, sites.error().message);
+      continue;
     }
-    for (Site& site : sites) {
+    for (Site& site : *sites) {
+      if (site.placement == Placement::entry)
+        log->warn("{}: {} probed at its entry (single-stepped, slower): {}", binary.elf().path(), hook.symbol,
+                  site.note);
       PlannedProbe p;
       p.probe = hook.probe;
       p.tier = hook.tier;
@@ -82,12 +82,10 @@ ha_layout to_bpf_layout(const target::RuntimeLayout& l) {
   b.g_stack_hi = l.g_stack_hi;
   b.type_size = l.type_size;
   b.maptype_key = l.maptype_key;
-  b.swiss_maps = l.swiss_maps;
   if (l.swiss_maps) {
-    b.map_count = l.swiss_map_used;
     b.swiss_table_capacity = l.swiss_table_capacity;
   } else {
-    b.map_count = l.hmap_count;
+    b.hmap_count = l.hmap_count;
     b.hmap_flags = l.hmap_flags;
     b.hmap_b = l.hmap_b;
     b.hmap_oldbuckets = l.hmap_oldbuckets;

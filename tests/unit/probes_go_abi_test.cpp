@@ -170,5 +170,39 @@ TEST(GoAbi, EveryHookIsChecked) {
   }
 }
 
+// plan_probes puts each kind of hook where its program reads what it needs:
+// prologues, every RET of makemap, every mallocgc call in growslice, and the
+// growslice program whose register arguments match the binary's version.
+TEST(GoAbi, PlanPlacesEveryKindOfSite) {
+  for (const auto& version : target::testing::all_go_versions()) {
+    auto go = GoVersion::parse("go" + version);
+    ASSERT_TRUE(go);
+    TARGET_BINARY(path, "maps_basic", version, "default");
+    auto bin = GoBinary::open(path);
+    ASSERT_TRUE(bin) << bin.error().message;
+    auto plan = plan_probes(*bin->get());
+    ASSERT_TRUE(plan) << plan.error().message;
+    std::map<ha_probe, std::vector<const PlannedProbe*>> by_probe;
+    for (const PlannedProbe& p : plan->probes) by_probe[p.probe].push_back(&p);
+
+    ASSERT_EQ(by_probe[HA_PROBE_REFILL].size(), 1u) << path;
+    EXPECT_EQ(by_probe[HA_PROBE_REFILL][0]->tier, Tier::always);
+    EXPECT_NE(by_probe[HA_PROBE_REFILL][0]->site.placement, Placement::ret);
+
+    ASSERT_FALSE(by_probe[HA_PROBE_MAKEMAP_RET].empty()) << path;
+    for (const PlannedProbe* p : by_probe[HA_PROBE_MAKEMAP_RET]) EXPECT_EQ(p->site.placement, Placement::ret);
+
+    bool go119 = !go->at_least(1, 20);
+    EXPECT_EQ(by_probe[HA_PROBE_GROWSLICE_GO119].size(), go119 ? 1u : 0u) << path;
+    EXPECT_EQ(by_probe[HA_PROBE_GROWSLICE].size(), go119 ? 0u : 1u) << path;
+    ASSERT_FALSE(by_probe[HA_PROBE_GROWSLICE_ALLOC].empty()) << path;
+    for (const PlannedProbe* p : by_probe[HA_PROBE_GROWSLICE_ALLOC]) {
+      EXPECT_EQ(p->site.placement, Placement::call);
+      EXPECT_EQ(p->tier, Tier::inserts);
+      EXPECT_EQ(p->attach_offset, p->function_file_offset + p->site.offset);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hotalloc::probes
