@@ -71,15 +71,22 @@ static __always_inline void stat_inc(enum ha_stat id)
 /*
  * Adds `init` under `key` unless the key is there (another CPU may have just
  * added it), and returns the entry; 0, counted under `full`, when the map has
- * no room for it.
+ * no room for it. `added` counts the entries this call added, when given.
  */
-static __always_inline void *map_add_lookup(void *map, const void *key, const void *init, enum ha_stat full)
+static __always_inline void *map_add_lookup_counted(void *map, const void *key, const void *init,
+						    enum ha_stat full, bool count_added, enum ha_stat added)
 {
-	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	if (bpf_map_update_elem(map, key, init, BPF_NOEXIST) == 0 && count_added)
+		stat_inc(added);
 	void *v = bpf_map_lookup_elem(map, key);
 	if (!v)
 		stat_inc(full);
 	return v;
+}
+
+static __always_inline void *map_add_lookup(void *map, const void *key, const void *init, enum ha_stat full)
+{
+	return map_add_lookup_counted(map, key, init, full, false, full);
 }
 
 /* What a program learns from its cookie and the process it runs in. */

@@ -72,6 +72,12 @@ enum ha_stat {
 	HA_STAT_DROP_WINDOW_TABLE_FULL, /* a growth window found no slot in growth_windows */
 	HA_STAT_DROP_SLICE_TABLE_FULL, /* an append site found no slot in slice_sites (or slice_pending) */
 	HA_STAT_SLICE_ALLOC_UNPAIRED,  /* growslice's allocation without its entry (bytes not counted) */
+	/*
+	 * Not drops: keys added to hot_keys. The kernel evicts from an LRU hash
+	 * without a trace, so the daemon counts evictions as added minus held
+	 * minus what it deleted itself, whatever happened between its polls.
+	 */
+	HA_STAT_HOT_KEYS_ADDED,
 	HA_STAT__COUNT,
 };
 

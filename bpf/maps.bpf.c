@@ -427,7 +427,8 @@ static __always_inline int map_insert(struct pt_regs *ctx, enum ha_probe probe, 
 	struct ha_hot_key_id id = {.tgid = pc.tgid, .map = m, .hash = h};
 	struct ha_hot_key *hk = bpf_map_lookup_elem(&hot_keys, &id);
 	if (!hk)
-		hk = map_add_lookup(&hot_keys, &id, &val, HA_STAT_DROP_HOT_KEY_TABLE_FULL);
+		hk = map_add_lookup_counted(&hot_keys, &id, &val, HA_STAT_DROP_HOT_KEY_TABLE_FULL, true,
+					    HA_STAT_HOT_KEYS_ADDED);
 	if (hk)
 		__sync_fetch_and_add(&hk->count, 1);
 	return 0;

@@ -41,14 +41,7 @@ void add_map_families(const model::Snapshot& snap, std::vector<MetricFamily>& ou
   for (const auto& [id, tm] : snap.maps->targets) {
     auto name = names.find(id);
     if (name == names.end()) continue;
-    for (const auto& [site, s] : tm.sites) {
-      model::SiteTotals& to = sites[{name->second, site}];
-      for (size_t k = 0; k < model::kGrowthKinds; k++) to.growths[k] += s.growths[k];
-      to.evacuated_buckets += s.evacuated_buckets;
-      to.growth_refills += s.growth_refills;
-      to.growth_bytes += s.growth_bytes;
-      to.inserts += s.inserts;
-    }
+    for (const auto& [site, s] : tm.sites) sites[{name->second, site}] += s;
     for (const auto& k : tm.hot_keys) keys[{name->second, k.map, k.key}] += k.inserts;
   }
 

@@ -12,8 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr uint64_t kMaxLimit = 4096;
-
 json shape_json(const model::MapShape& s) {
   if (!s.known) return nullptr;
   if (!s.swiss)
@@ -57,45 +55,41 @@ Outcome maps(Backend& backend, const Request& r) {
   if (!limit) return std::unexpected(limit.error());
   auto sc = scope(backend, r, true);
   if (!sc) return std::unexpected(sc.error());
-  const model::SnapshotPtr& snap = sc->snap;
-  const Selection* sel = &sc->sel;
-  std::vector<const model::MapView*> views;
-  for (uint32_t id : sel->ids)
-    if (const auto* tm = target_maps(*snap, id))
-      for (const auto& m : tm->maps) views.push_back(&m);
+  const auto& [snap, sel] = *sc;
   json out = json::array();
-  for (const auto* m : views) {
-    if (limit->has_value() && out.size() >= **limit) break;
-    out.push_back(map_json(*m));
-  }
-  return json{{"target", sel->name}, {"maps", std::move(out)}};
+  for (uint32_t id : sel.ids)
+    if (const auto* tm = target_maps(*snap, id))
+      for (const auto& m : tm->maps) {
+        if (limit->has_value() && out.size() >= **limit) break;
+        out.push_back(map_json(m));
+      }
+  return json{{"target", sel.name}, {"maps", std::move(out)}};
 }
 
 Outcome hotkeys(Backend& backend, const Request& r) {
   auto map_id = uint_param(r, "map");
   if (!map_id) return std::unexpected(map_id.error());
-  auto limit = uint_param(r, "limit");
-  if (!limit) return std::unexpected(limit.error());
+  auto n = limit_param(r, 10);
+  if (!n) return std::unexpected(n.error());
   auto window_id = uint_param(r, "window");
   if (!window_id) return std::unexpected(window_id.error());
-  size_t n = std::min<uint64_t>(limit->value_or(10), kMaxLimit);
 
   auto sc = scope(backend, r, true);
   if (!sc) return std::unexpected(sc.error());
-  const model::SnapshotPtr& snap = sc->snap;
-  const Selection* sel = &sc->sel;
+  const auto& [snap, sel] = *sc;
 
   const std::map<std::tuple<int, uint64_t, uint64_t>, uint64_t>* base = nullptr;
   double window_seconds = 0;
   if (*window_id) {
     const model::KeyWindow* w = nullptr;
-    for (const auto& kw : snap->maps->windows)
-      if (kw.id == **window_id) w = &kw;
-    auto b = snap->maps->baselines->find(**window_id);
-    if (!w || b == snap->maps->baselines->end())
+    if (snap->maps) {  // none before the first collection
+      for (const auto& kw : snap->maps->windows)
+        if (kw.id == **window_id) w = &kw;
+      if (auto b = snap->maps->baselines->find(**window_id); b != snap->maps->baselines->end()) base = &b->second;
+    }
+    if (!w || !base)
       return reject(ErrorCode::invalid_params, fmt::format("no hot-key window {} (windows are kept for the last 8)",
                                                            **window_id));
-    base = &b->second;
     window_seconds = double(std::min(snap->taken_unix_ms, w->end_ms) - w->start_ms) / 1000.0;
   } else {
     int64_t up = snap->taken_unix_ms - snap->daemon.started_unix_ms;
@@ -110,7 +104,7 @@ Outcome hotkeys(Backend& backend, const Request& r) {
 
   json out = json::array();
   bool found = !map_id->has_value();
-  for (uint32_t id : sel->ids) {
+  for (uint32_t id : sel.ids) {
     const auto* tm = target_maps(*snap, id);
     if (!tm) continue;
     for (const auto& m : tm->maps) {
@@ -126,7 +120,7 @@ Outcome hotkeys(Backend& backend, const Request& r) {
       std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
       json kj = json::array();
       for (const auto& [count, e] : keys) {
-        if (kj.size() >= n || count == 0) break;
+        if (kj.size() >= *n || count == 0) break;
         kj.push_back({{"key", e->label},
                       {"count", count},
                       {"error", e->error},
@@ -140,11 +134,11 @@ Outcome hotkeys(Backend& backend, const Request& r) {
                      {"keys", std::move(kj)}});
     }
   }
-  if (!found) return reject(ErrorCode::invalid_params, fmt::format("no map {} in target {}", **map_id, sel->name));
+  if (!found) return reject(ErrorCode::invalid_params, fmt::format("no map {} in target {}", **map_id, sel.name));
   std::stable_sort(out.begin(), out.end(), [](const json& a, const json& b) {
     return a["inserts"].get<uint64_t>() > b["inserts"].get<uint64_t>();
   });
-  return json{{"target", sel->name}, {"window_seconds", window_seconds}, {"maps", std::move(out)}};
+  return json{{"target", sel.name}, {"window_seconds", window_seconds}, {"maps", std::move(out)}};
 }
 
 json event_json(const model::TimelineEvent& e, const std::string& target) {
@@ -166,14 +160,13 @@ json event_json(const model::TimelineEvent& e, const std::string& target) {
 Outcome events(Backend& backend, const Request& r) {
   auto since = uint_param(r, "since");
   if (!since) return std::unexpected(since.error());
-  auto limit = uint_param(r, "limit");
+  auto limit = limit_param(r, 100);
   if (!limit) return std::unexpected(limit.error());
-  size_t n = std::min<uint64_t>(limit->value_or(100), kMaxLimit);
+  size_t n = *limit;
 
   auto sc = scope(backend, r, false);
   if (!sc) return std::unexpected(sc.error());
-  const model::SnapshotPtr& snap = sc->snap;
-  const Selection* sel = &sc->sel;
+  const auto& [snap, sel] = *sc;
   std::map<uint32_t, std::string> names;
   for (const auto& t : snap->targets) names[t.id] = t.name;
 
@@ -181,7 +174,7 @@ Outcome events(Backend& backend, const Request& r) {
   if (snap->maps && snap->maps->timeline) {
     for (auto it = snap->maps->timeline->rbegin(); it != snap->maps->timeline->rend(); ++it) {
       if (since->has_value() && it->seq <= **since) break;
-      if (std::find(sel->ids.begin(), sel->ids.end(), it->target) == sel->ids.end()) continue;
+      if (std::find(sel.ids.begin(), sel.ids.end(), it->target) == sel.ids.end()) continue;
       picked.push_back(&*it);
     }
   }

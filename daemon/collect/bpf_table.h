@@ -15,9 +15,11 @@
 namespace hotalloc::collect {
 
 // Every entry of the hash behind `fd`; a failure other than the end of the
-// table is logged and ends the read with what was read so far.
+// table is logged and ends the read with what was read so far, and sets
+// `*complete` (when given) to false: an entry missing from such a read is
+// not gone.
 template <typename K, typename V>
-std::vector<std::pair<K, V>> read_all(int fd) {
+std::vector<std::pair<K, V>> read_all(int fd, bool* complete = nullptr) {
   constexpr uint32_t kBatch = 1024;
   std::vector<std::pair<K, V>> out;
   std::vector<K> keys(kBatch);
@@ -32,6 +34,7 @@ std::vector<std::pair<K, V>> read_all(int fd) {
     for (uint32_t i = 0; i < count; i++) out.emplace_back(keys[i], values[i]);
     if (err) {
       if (e != ENOENT) logging::get("collect")->warn("reading a BPF map: {}", strerror(e));
+      if (complete) *complete = e == ENOENT;
       break;
     }
     token_in = token_out;

@@ -25,6 +25,7 @@ const char* stat_reason(int id) {
     case HA_STAT_DROP_WINDOW_TABLE_FULL: return "growth_window_table_full";
     case HA_STAT_DROP_SLICE_TABLE_FULL: return "slice_table_full";
     case HA_STAT_SLICE_ALLOC_UNPAIRED: return "slice_alloc_unpaired";
+    case HA_STAT_HOT_KEYS_ADDED: return nullptr;  // bookkeeping for MapReader, not a drop
   }
   return "unknown";
 }
@@ -40,7 +41,9 @@ Result<std::unique_ptr<Collector>> Collector::create(probes::BpfObjects& bpf, mo
   c->ncpus_ = libbpf_num_possible_cpus();
   if (c->ncpus_ <= 0) return fail_errno(-c->ncpus_, "count possible CPUs");
   c->percpu_buf_.resize(round8(sizeof(ha_proc_counters)) * c->ncpus_);
-  c->maps_ = std::make_unique<MapReader>(bpf.map_stats_fd(), bpf.hot_keys_fd(), model.maps(), target::ProcFs());
+  c->maps_ = std::make_unique<MapReader>(
+      bpf.map_stats_fd(), bpf.hot_keys_fd(), [c = c.get()] { return c->stat_total(HA_STAT_HOT_KEYS_ADDED); },
+      model.maps(), target::ProcFs());
   c->slices_ = std::make_unique<SliceReader>(bpf.slice_sites_fd(), model.slices(),
                                              [maps = c->maps_.get()](int pid) { return maps->symbols(pid); });
   c->ring_ = ring_buffer__new(bpf.events_fd(), &Collector::on_event, c.get(), nullptr);
@@ -167,15 +170,18 @@ void Collector::read_tracer_health() {
     probes.push_back(std::move(h));
   }
   std::map<std::string, uint64_t> drops;
-  std::vector<uint64_t> vals(ncpus_);
-  for (int s = 0; s < HA_STAT__COUNT; s++) {
-    uint32_t key = s;
-    uint64_t total = 0;
-    if (bpf_map_lookup_elem(bpf_.stats_fd(), &key, vals.data()) == 0)
-      for (uint64_t v : vals) total += v;
-    drops[stat_reason(s)] = total;
-  }
+  for (int s = 0; s < HA_STAT__COUNT; s++)
+    if (const char* reason = stat_reason(s)) drops[reason] = stat_total(static_cast<ha_stat>(s));
   model_.set_tracer_health(std::move(probes), std::move(drops), events_);
+}
+
+uint64_t Collector::stat_total(ha_stat stat) const {
+  std::vector<uint64_t> vals(ncpus_);
+  uint32_t key = stat;
+  uint64_t total = 0;
+  if (bpf_map_lookup_elem(bpf_.stats_fd(), &key, vals.data()) == 0)
+    for (uint64_t v : vals) total += v;
+  return total;
 }
 
 }  // namespace hotalloc::collect

@@ -51,6 +51,8 @@ class Collector {
   static int on_event(void* ctx, void* data, size_t size);
   bool read_process(int pid, model::AllocCounts& out, uint32_t& target_id);
   void read_tracer_health();
+  // A counter of the stats array, summed over the CPUs.
+  uint64_t stat_total(ha_stat stat) const;
 
   probes::BpfObjects& bpf_;
   model::Model& model_;

@@ -5,9 +5,8 @@
 #include <algorithm>
 #include <functional>
 #include <cerrno>
-#include <chrono>
+#include <cstring>
 #include <ctime>
-#include <unordered_set>
 
 #include <bpf/bpf.h>
 
@@ -41,8 +40,13 @@ int64_t now_unix_ms() { return clock_ns(CLOCK_REALTIME) / 1'000'000; }
 
 }  // namespace
 
-MapReader::MapReader(int map_stats_fd, int hot_keys_fd, model::MapModel& model, target::ProcFs procfs)
-    : map_stats_fd_(map_stats_fd), hot_keys_fd_(hot_keys_fd), model_(model), procfs_(std::move(procfs)) {}
+MapReader::MapReader(int map_stats_fd, int hot_keys_fd, std::function<uint64_t()> keys_added,
+                     model::MapModel& model, target::ProcFs procfs)
+    : map_stats_fd_(map_stats_fd),
+      hot_keys_fd_(hot_keys_fd),
+      keys_added_(std::move(keys_added)),
+      model_(model),
+      procfs_(std::move(procfs)) {}
 
 int64_t MapReader::unix_ms(uint64_t ktime_ns) const {
   return (int64_t(ktime_ns) + realtime_minus_monotonic_ns_) / 1'000'000;
@@ -134,8 +138,13 @@ model::MapShape MapReader::shape(MapSymbols& sym, uint64_t map) {
   std::sort(dir.begin(), dir.end());
   dir.erase(std::unique(dir.begin(), dir.end()), dir.end());
   s.tables = dir.size();
-  for (size_t i = 0; i < dir.size() && i < kMaxTables; i++)
-    if (auto cap = sym.read_value<uint16_t>(dir[i] + l.swiss_table_capacity)) s.groups += *cap / 8;
+  // One read for all the tables' capacities: this runs at every collection for every map that moved.
+  std::vector<uint16_t> capacity(std::min(dir.size(), kMaxTables));
+  std::vector<heapprof::Range> ranges;
+  for (size_t i = 0; i < capacity.size(); i++)
+    ranges.push_back({dir[i] + l.swiss_table_capacity, {reinterpret_cast<uint8_t*>(&capacity[i]), sizeof capacity[i]}});
+  if (!sym.read(ranges)) return s;
+  for (uint16_t cap : capacity) s.groups += cap / 8;
   s.known = s.len <= s.groups * 8 || dir.size() > kMaxTables;
   return s;
 }
@@ -150,13 +159,17 @@ void MapReader::poll() {
 }
 
 void MapReader::poll_maps(int64_t now_ms) {
-  auto entries = read_all<ha_map_key, ha_map_stats>(map_stats_fd_);
+  bool complete = false;
+  auto entries = read_all<ha_map_key, ha_map_stats>(map_stats_fd_, &complete);
   std::map<MapKey, Seen> seen;
   for (const auto& [key, st] : entries) {
     int pid = static_cast<int>(key.tgid);
     Seen now{activity_of(st), 0};
-    if (auto it = seen_maps_.find({pid, key.map}); it != seen_maps_.end()) now.shape_read_ms = it->second.shape_read_ms;
-    bool moved = !seen_maps_.contains({pid, key.map}) || seen_maps_.at({pid, key.map}).activity != now.activity;
+    bool moved = true;
+    if (auto it = seen_maps_.find({pid, key.map}); it != seen_maps_.end()) {
+      now.shape_read_ms = it->second.shape_read_ms;
+      moved = it->second.activity != now.activity;
+    }
     MapSymbols* sym = symbols(pid);
     bool need = model_.needs_identity(pid, key.map, st.created_ns, st.maptype != 0);
     model::MapIdentity id;
@@ -170,15 +183,20 @@ void MapReader::poll_maps(int64_t now_ms) {
     model_.update(st.target_id, pid, key.map, st, need ? &id : nullptr, sh, now_ms);
     seen.emplace(MapKey{pid, key.map}, now);
   }
-  uint64_t evicted = 0;
-  for (const auto& [k, s] : seen_maps_)
-    if (!seen.contains(k) && processes_.contains(k.first)) evicted++;
+  if (complete) {
+    for (const auto& [k, s] : seen_maps_)
+      if (!seen.contains(k) && processes_.contains(k.first)) model_.map_evicted(k.first, k.second);
+  } else {
+    seen.merge(seen_maps_);  // the entries not read are kept as they were
+  }
   seen_maps_ = std::move(seen);
-  if (evicted) model_.count_kernel_evictions(evicted, 0);
 }
 
 void MapReader::poll_keys() {
-  auto entries = read_all<ha_hot_key_id, ha_hot_key>(hot_keys_fd_);
+  // Read before the table, so keys added meanwhile are never taken for evictions.
+  const uint64_t keys_added = keys_added_();
+  bool complete = false;
+  auto entries = read_all<ha_hot_key_id, ha_hot_key>(hot_keys_fd_, &complete);
   std::map<HotKeyId, uint64_t> counts;
   std::vector<std::pair<uint64_t, size_t>> deltas;  // (delta, entry)
   for (size_t i = 0; i < entries.size(); i++) {
@@ -195,13 +213,21 @@ void MapReader::poll_keys() {
   for (const auto& [delta, i] : deltas) {
     const auto& [id, hk] = entries[i];
     model::CapturedKey key{static_cast<ha_key_kind>(hk.kind), hk.len, {hk.bytes, sizeof hk.bytes}};
-    model_.hot_key(0, static_cast<int>(id.tgid), id.map, id.hash, delta, key);
+    model_.hot_key(static_cast<int>(id.tgid), id.map, id.hash, delta, key);
   }
-  uint64_t evicted = 0;
-  for (const auto& [k, n] : key_counts_)
-    if (!counts.contains(k) && processes_.contains(std::get<0>(k))) evicted++;
+  if (complete) {
+    // Every entry ever added is held, was deleted here, or was evicted. A
+    // key added while the table was read may be held but not yet counted
+    // as added: the figure can lag, never run ahead, and stays monotonic.
+    uint64_t accounted = entries.size() + keys_deleted_;
+    if (keys_added > accounted && keys_added - accounted > keys_evicted_) {
+      model_.keys_evicted(keys_added - accounted - keys_evicted_);
+      keys_evicted_ = keys_added - accounted;
+    }
+  } else {
+    counts.merge(key_counts_);  // the entries not read are kept as they were
+  }
   key_counts_ = std::move(counts);
-  if (evicted) model_.count_kernel_evictions(0, evicted);
 }
 
 void MapReader::on_event(const ha_event_map& ev, const ha_map_stats* reused) {
@@ -253,13 +279,20 @@ void MapReader::process_exited(int pid) {
   processes_.erase(pid);
   unreadable_.erase(pid);
   gc_started_.erase(pid);
-  std::erase_if(seen_maps_, [pid](const auto& kv) { return kv.first.first == pid; });
-  std::erase_if(key_counts_, [pid](const auto& kv) { return std::get<0>(kv.first) == pid; });
-  // Free the kernel's slots; no count is lost, the model has the last poll.
-  for (const auto& [key, st] : read_all<ha_map_key, ha_map_stats>(map_stats_fd_))
-    if (static_cast<int>(key.tgid) == pid) bpf_map_delete_elem(map_stats_fd_, &key);
-  for (const auto& [id, hk] : read_all<ha_hot_key_id, ha_hot_key>(hot_keys_fd_))
-    if (static_cast<int>(id.tgid) == pid) bpf_map_delete_elem(hot_keys_fd_, &id);
+  // Free the kernel's slots, which that poll has just listed (the process
+  // adds no more); no count is lost, the model has the poll's counts.
+  std::erase_if(seen_maps_, [&](const auto& kv) {
+    if (kv.first.first != pid) return false;
+    ha_map_key key{static_cast<uint32_t>(pid), 0, kv.first.second};
+    bpf_map_delete_elem(map_stats_fd_, &key);
+    return true;
+  });
+  std::erase_if(key_counts_, [&](const auto& kv) {
+    if (std::get<0>(kv.first) != pid) return false;
+    ha_hot_key_id id{static_cast<uint32_t>(pid), 0, std::get<1>(kv.first), std::get<2>(kv.first)};
+    if (bpf_map_delete_elem(hot_keys_fd_, &id) == 0) keys_deleted_++;
+    return true;
+  });
 }
 
 }  // namespace hotalloc::collect

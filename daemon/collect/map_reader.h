@@ -5,17 +5,18 @@
 // once (creation site from .gopclntab, key and element types from the
 // process's type data) and heap maps their current shape read from the
 // process. Entries that vanish from the kernel tables while their process
-// lives were evicted: counted, never silent.
+// lives were evicted: counted, never silent (keys exactly, from the kernel's
+// count of keys added, even those added and evicted between two polls).
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
 #include "bpf/hotalloc.h"
@@ -28,7 +29,9 @@ namespace hotalloc::collect {
 
 class MapReader {
  public:
-  MapReader(int map_stats_fd, int hot_keys_fd, model::MapModel& model, target::ProcFs procfs);
+  // `keys_added`: the kernel's count of the hot_keys entries it added.
+  MapReader(int map_stats_fd, int hot_keys_fd, std::function<uint64_t()> keys_added, model::MapModel& model,
+            target::ProcFs procfs);
 
   void poll();
   // Applies a reused address at once (before the poll that sees the new
@@ -57,6 +60,7 @@ class MapReader {
 
   int map_stats_fd_;
   int hot_keys_fd_;
+  std::function<uint64_t()> keys_added_;
   model::MapModel& model_;
   target::ProcFs procfs_;
   std::map<BinaryKey, std::shared_ptr<const target::GoBinary>> binaries_;
@@ -70,6 +74,8 @@ class MapReader {
   };
   std::map<MapKey, Seen> seen_maps_;
   std::map<HotKeyId, uint64_t> key_counts_;  // last count seen per kernel entry
+  uint64_t keys_deleted_ = 0;                // hot_keys entries this reader deleted
+  uint64_t keys_evicted_ = 0;                // by the kernel, as of the last complete read
   std::map<int, uint64_t> gc_started_;       // pid -> ktime of its last gcStart
   // Timeline events wait for the poll after them, which knows their maps.
   std::vector<std::pair<model::TimelineEvent, uint64_t>> pending_;

@@ -31,15 +31,16 @@ SiteTotals delta(const ha_map_stats& now, const ha_map_stats& before) {
   return d;
 }
 
-void add(SiteTotals& to, const SiteTotals& d) {
-  for (size_t k = 0; k < kGrowthKinds; k++) to.growths[k] += d.growths[k];
-  to.evacuated_buckets += d.evacuated_buckets;
-  to.growth_refills += d.growth_refills;
-  to.growth_bytes += d.growth_bytes;
-  to.inserts += d.inserts;
-}
-
 }  // namespace
+
+SiteTotals& SiteTotals::operator+=(const SiteTotals& o) {
+  for (size_t k = 0; k < kGrowthKinds; k++) growths[k] += o.growths[k];
+  evacuated_buckets += o.evacuated_buckets;
+  growth_refills += o.growth_refills;
+  growth_bytes += o.growth_bytes;
+  inserts += o.inserts;
+  return *this;
+}
 
 const char* growth_kind_name(size_t kind) {
   switch (kind) {
@@ -55,21 +56,14 @@ const char* growth_kind_name(size_t kind) {
 
 MapModel::Record* MapModel::find(int pid, uint64_t address) {
   auto it = index_.find({pid, address});
-  if (it == index_.end()) return nullptr;
-  for (auto& [tid, t] : targets_) {
-    if (auto r = t.records.find(it->second); r != t.records.end()) return &r->second;
-  }
-  return nullptr;
+  return it == index_.end() ? nullptr : it->second;
 }
 
 bool MapModel::needs_identity(int pid, uint64_t address, uint64_t created_ns, bool has_types) const {
   auto it = index_.find({pid, address});
   if (it == index_.end()) return !parked(pid, address, created_ns);
-  for (const auto& [tid, t] : targets_) {
-    if (auto r = t.records.find(it->second); r != t.records.end())
-      return r->second.created_ns != created_ns || (has_types && r->second.identity.key_type.empty());
-  }
-  return true;
+  const Record& r = *it->second;
+  return r.created_ns != created_ns || (has_types && r.identity.key_type.empty());
 }
 
 bool MapModel::parked(int pid, uint64_t address, uint64_t created_ns) const {
@@ -89,7 +83,7 @@ MapModel::Record& MapModel::create(uint32_t target, int pid, uint64_t address, u
   r.created_ns = created_ns;
   if (identity) r.identity = *identity;
   if (r.identity.site.empty()) r.identity.site = "unknown";
-  index_[{pid, address}] = id;
+  index_[{pid, address}] = &r;
   return r;
 }
 
@@ -97,17 +91,17 @@ void MapModel::forget(TargetState& t, uint64_t id) {
   auto it = t.records.find(id);
   if (it == t.records.end()) return;
   auto ix = index_.find({it->second.pid, it->second.address});
-  if (ix != index_.end() && ix->second == id) index_.erase(ix);
+  if (ix != index_.end() && ix->second == &it->second) index_.erase(ix);
   t.records.erase(it);
 }
 
 void MapModel::route(TargetState& t, const std::string& site, const ha_map_stats& now, const ha_map_stats& before) {
   SiteTotals d = delta(now, before);
   if (auto it = t.sites.find(site); it != t.sites.end() && site != kOther) {
-    add(it->second, d);
+    it->second += d;
     return;
   }
-  add(t.sites[kOther], d);
+  t.sites[kOther] += d;
   if (uint64_t a = activity(d)) t.pending_sites[site] += a;
 }
 
@@ -159,9 +153,10 @@ void MapModel::update(uint32_t target, int pid, uint64_t address, const ha_map_s
 // target with many more live maps than the limit costs one sort now and
 // then, not a scan of every record at every update.
 void MapModel::park_least_active(TargetState& t) {
-  // As many as the kernel's table holds: beyond that, entries it no longer
-  // has (an eviction, an end the ring buffer dropped) are the likely ones.
-  constexpr size_t kMaxParked = 4 * HA_MAX_MAPS;
+  // As many as the kernel's table holds, as a map it evicts is unparked
+  // (map_evicted). Past this (entries of a process whose symbols could not
+  // be read, which the reader does not watch), an arbitrary one goes.
+  constexpr size_t kMaxParked = HA_MAX_MAPS;
   std::vector<std::pair<int64_t, uint64_t>> by_activity;  // (last active, id)
   by_activity.reserve(t.records.size());
   for (const auto& [id, r] : t.records) by_activity.emplace_back(r.last_active_ms, id);
@@ -194,9 +189,10 @@ void MapModel::retire(uint32_t target, int pid, uint64_t address, const ha_map_s
   route(targets_[target], kOther, final_stats, ha_map_stats{});
 }
 
-void MapModel::count_kernel_evictions(uint64_t maps, uint64_t keys) {
-  kernel_map_evictions_ += maps;
-  kernel_key_evictions_ += keys;
+void MapModel::map_evicted(int pid, uint64_t address) {
+  kernel_map_evictions_++;
+  parked_.erase({pid, address});
+  if (Record* r = find(pid, address)) forget(targets_[r->target], r->id);
 }
 
 void MapModel::process_exited(int pid) {
@@ -209,18 +205,17 @@ void MapModel::process_exited(int pid) {
   }
 }
 
-std::string MapModel::key_label(const Record&, uint64_t key_hash, const std::string& decoded) const {
+std::string MapModel::key_label(uint64_t key_hash, const std::string& decoded) const {
   return limits_.redact_keys ? redacted_key_label(key_hash) : metric_key_label(decoded, kMetricKeyBytes);
 }
 
-void MapModel::hot_key(uint32_t target, int pid, uint64_t address, uint64_t key_hash, uint64_t delta,
-                       const CapturedKey& key) {
+void MapModel::hot_key(int pid, uint64_t address, uint64_t key_hash, uint64_t delta, const CapturedKey& key) {
   Record* r = find(pid, address);
-  TargetState& t = targets_[r ? r->target : target];
   if (!r) {
-    t.other_key_inserts += delta;
+    if (auto p = parked_.find({pid, address}); p != parked_.end()) targets_[p->second.target].other_key_inserts += delta;
     return;
   }
+  TargetState& t = targets_[r->target];
   if (!r->keys) r->keys = std::make_unique<SpaceSaving>(limits_.keys_per_map);
   // Decoding costs more than counting: only keys new to the top-K need it.
   const std::string* kept = r->keys->label(key_hash);
@@ -232,7 +227,7 @@ void MapModel::hot_key(uint32_t target, int pid, uint64_t address, uint64_t key_
     t.other_key_inserts += delta;
     return;
   }
-  auto series = site->second.find(key_label(*r, key_hash, decoded));
+  auto series = site->second.find(key_label(key_hash, decoded));
   if (series == site->second.end()) series = site->second.find(kOtherKey);
   series->second += delta;
 }
@@ -338,7 +333,7 @@ void MapModel::promote(TargetState& t) {
     if (b == busiest.end()) continue;
     for (const auto& e : b->second->keys->top(limits_.hot_keys_per_map)) {
       if (keys.size() > limits_.hot_keys_per_map) break;
-      keys.try_emplace(key_label(*b->second, e.key, e.label), 0);
+      keys.try_emplace(key_label(e.key, e.label), 0);
     }
   }
 }

@@ -18,7 +18,6 @@
 #include <optional>
 #include <string>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
 #include "bpf/hotalloc.h"
@@ -103,6 +102,8 @@ struct MapView {
 struct SiteTotals {
   std::array<uint64_t, kGrowthKinds> growths{};
   uint64_t evacuated_buckets = 0, growth_refills = 0, growth_bytes = 0, inserts = 0;
+
+  SiteTotals& operator+=(const SiteTotals& o);
 };
 
 struct HotKeySeries {
@@ -160,14 +161,19 @@ class MapModel {
               const MapShape& shape, int64_t now_ms);
   // A map's final counters: its address was reused by a new map.
   void retire(uint32_t target, int pid, uint64_t address, const ha_map_stats& final_stats, int64_t now_ms);
-  // Kernel entries that disappeared with no known end (LRU eviction).
-  void count_kernel_evictions(uint64_t maps, uint64_t keys);
+  // The kernel's entry of the map at (pid, address) disappeared with no
+  // known end (an LRU eviction): the model forgets the map too, and should
+  // it come back, it is a new map counting from zero, as the kernel's is.
+  void map_evicted(int pid, uint64_t address);
+  // `n` hot-key entries disappeared likewise.
+  void keys_evicted(uint64_t n) { kernel_key_evictions_ += n; }
   // The process is gone: its maps go too (their counts stay in the series).
   void process_exited(int pid);
 
-  // `delta` more inserts of one key into the map at (pid, address).
-  void hot_key(uint32_t target, int pid, uint64_t address, uint64_t key_hash, uint64_t delta,
-               const CapturedKey& key);
+  // `delta` more inserts of one key into the map at (pid, address). A map
+  // not listed (parked) counts in its target's other series; one the model
+  // never saw, nowhere (the kernel's key table knows no target).
+  void hot_key(int pid, uint64_t address, uint64_t key_hash, uint64_t delta, const CapturedKey& key);
 
   // A timeline event; map_id and site are filled from (pid, map address) when it is known.
   void event(TimelineEvent ev, uint64_t map_address);
@@ -225,12 +231,13 @@ class MapModel {
   void forget(TargetState& t, uint64_t id);
   void park_least_active(TargetState& t);
   void promote(TargetState& t);
-  std::string key_label(const Record& r, uint64_t key_hash, const std::string& decoded) const;
+  std::string key_label(uint64_t key_hash, const std::string& decoded) const;
   void push(TimelineEvent ev);
 
   MapLimits limits_;
   std::map<uint32_t, TargetState> targets_;
-  std::map<Key, uint64_t> index_;  // (pid, address) -> id of the current map there
+  // (pid, address) -> the current map there, a node of its target's records.
+  std::map<Key, Record*> index_;
   std::map<Key, Parked> parked_;   // at most kMaxParked, like the kernel's table
   uint64_t next_id_ = 1;
   std::shared_ptr<std::deque<TimelineEvent>> timeline_;

@@ -27,8 +27,8 @@ class Fixture : public Backend, public MapInsertControl {
     st.inserts = 10;
     maps_.update(1, 42, 0xc000, st, &id, {true, false, 10, 2}, 9000);
     std::vector<uint8_t> a = {'a'}, b = {'b'};
-    maps_.hot_key(1, 42, 0xc000, 1, 7, {HA_KEY_STRING, 1, a});
-    maps_.hot_key(1, 42, 0xc000, 2, 3, {HA_KEY_STRING, 1, b});
+    maps_.hot_key(42, 0xc000, 1, 7, {HA_KEY_STRING, 1, a});
+    maps_.hot_key(42, 0xc000, 2, 3, {HA_KEY_STRING, 1, b});
     model::TimelineEvent e;
     e.kind = "growth_end";
     e.target = 1;
@@ -96,7 +96,7 @@ TEST(MapMethods, HotkeysReportsTopKeysAndWindows) {
   ASSERT_TRUE(on.ok());
   uint64_t window = (*on.outcome)["window"]["id"];
   std::vector<uint8_t> b = {'b'};
-  f.maps_.hot_key(1, 42, 0xc000, 2, 4, {HA_KEY_STRING, 1, b});
+  f.maps_.hot_key(42, 0xc000, 2, 4, {HA_KEY_STRING, 1, b});
   f.publish();
   auto w = f.call("hotkeys", {{"window", window}});
   ASSERT_TRUE(w.ok());

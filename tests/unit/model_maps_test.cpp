@@ -174,6 +174,42 @@ TEST(MapModel, ParkedMapsKeepCountingWithoutComingBack) {
   EXPECT_TRUE(m.needs_identity(10, 0x1000, 99, true)) << "a new map at a parked map's address is";
 }
 
+TEST(MapModel, ParkedMapsKeysCountInTheirTargetsOther) {
+  MapLimits limits;
+  limits.maps_per_target = 1;
+  MapModel m(limits);
+  MapIdentity id = at("main.go:7");
+  m.update(2, 10, 0xa0, stats(1, 0, 10), &id, {}, 1000);
+  m.update(2, 10, 0xb0, stats(2, 0, 10), &id, {}, 2000);  // parks 0xa0
+  ASSERT_TRUE(m.parked(10, 0xa0, 1));
+  std::vector<uint8_t> a = {'a'};
+  m.hot_key(10, 0xa0, 1, 6, {HA_KEY_STRING, 1, a});
+  m.hot_key(11, 0xc0, 1, 4, {HA_KEY_STRING, 1, a});  // never seen: no target to count it in
+  auto s = m.publish(2000);
+  EXPECT_EQ(s->targets.size(), 1u);
+  uint64_t other = 0;
+  for (const auto& k : s->targets.at(2).hot_keys)
+    if (k.map == "other") other = k.inserts;
+  EXPECT_EQ(other, 6u);
+}
+
+TEST(MapModel, AnEvictedMapIsForgottenAndCountedOnce) {
+  MapModel m;
+  MapIdentity id = at("main.go:7");
+  m.update(1, 10, 0xb0, stats(5, 1), &id, {}, 1000);
+  m.map_evicted(10, 0xb0);
+  auto s = m.publish(1000);
+  EXPECT_TRUE(s->targets.at(1).maps.empty());
+  EXPECT_EQ(s->kernel_map_evictions, 1u);
+  // The kernel counts it anew from zero when it comes back.
+  m.update(1, 10, 0xb0, stats(7, 2), &id, {}, 2000);
+  s = m.publish(2000);
+  EXPECT_EQ(s->kernel_map_evictions, 1u);
+  uint64_t grows = 0;
+  for (const auto& [site, t] : s->targets.at(1).sites) grows += t.growths[HA_GROWTH_GROW];
+  EXPECT_EQ(grows, 3u);
+}
+
 TEST(MapModel, HotKeySeriesAreBoundedAndWindowsCountApart) {
   MapLimits limits;
   limits.hot_keys_per_map = 2;
@@ -182,13 +218,13 @@ TEST(MapModel, HotKeySeriesAreBoundedAndWindowsCountApart) {
   MapIdentity id = at("main.go:7");
   m.update(1, 10, 0xb0, stats(5, 0, 100), &id, {}, 1000);
   std::vector<uint8_t> a = {'a'}, b = {'b'}, c = {'c'};
-  m.hot_key(1, 10, 0xb0, 1, 50, {HA_KEY_STRING, 1, a});
-  m.hot_key(1, 10, 0xb0, 2, 30, {HA_KEY_STRING, 1, b});
-  m.hot_key(1, 10, 0xb0, 3, 20, {HA_KEY_STRING, 1, c});
+  m.hot_key(10, 0xb0, 1, 50, {HA_KEY_STRING, 1, a});
+  m.hot_key(10, 0xb0, 2, 30, {HA_KEY_STRING, 1, b});
+  m.hot_key(10, 0xb0, 3, 20, {HA_KEY_STRING, 1, c});
   m.publish(1000);  // the site and its two top keys get series
   auto w = m.open_window(1500, 5000);
-  m.hot_key(1, 10, 0xb0, 1, 5, {HA_KEY_STRING, 1, a});
-  m.hot_key(1, 10, 0xb0, 3, 7, {HA_KEY_STRING, 1, c});
+  m.hot_key(10, 0xb0, 1, 5, {HA_KEY_STRING, 1, a});
+  m.hot_key(10, 0xb0, 3, 7, {HA_KEY_STRING, 1, c});
   auto s = m.publish(2000);
   std::map<std::string, uint64_t> series;
   for (const auto& k : s->targets.at(1).hot_keys) series[k.map + "|" + k.key] = k.inserts;
