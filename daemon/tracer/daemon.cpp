@@ -87,6 +87,15 @@ Daemon::~Daemon() {
 
 Result<std::unique_ptr<Daemon>> Daemon::start(const config::CommandLine& cli, const config::Options& options) {
   std::unique_ptr<Daemon> d(new Daemon(cli, options));
+  // Blocked before any thread starts (every thread inherits the mask), so
+  // that these signals reach only the event loop's signalfd: one delivered
+  // to a thread that has them unblocked would end the daemon.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
 
   model::DaemonInfo info;
   info.version = HOTALLOC_VERSION;
@@ -129,12 +138,6 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::CommandLine& cli, co
     if (spec.kind == TargetSpec::Kind::pid) d->targets_->add(spec);
 
   d->epfd_ = epoll_create1(EPOLL_CLOEXEC);
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGHUP);
-  sigprocmask(SIG_BLOCK, &mask, nullptr);
   d->signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   d->timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   d->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -299,8 +302,11 @@ void Daemon::on_process_seen(int pid, uint32_t target_id) { targets_->on_process
 
 void Daemon::on_exec(int pid) {
   if (!discovery_) return;
-  // A traced process that execs runs another program: what it was traced as is over.
-  if (std::ranges::count(targets_->discovered_pids(), pid) > 0) targets_->remove(discovered_spec(pid));
+  // A traced process that execs runs another program: what it was traced
+  // as is over. The new program is attached before the old image's links
+  // are closed (that takes long, and a short program would be over by then).
+  std::vector<probes::Link> old_image;
+  if (std::ranges::count(targets_->discovered_pids(), pid) > 0) old_image = targets_->remove(discovered_spec(pid));
   if (auto id = discovery_->examine(pid, true))
     if (!targets_->add(discovered_spec(id->pid))) discovery_->refuse_binary(*id);
 }

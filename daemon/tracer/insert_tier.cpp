@@ -3,9 +3,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <ctime>
 
+#include "config/setting.h"
 #include "util/log.h"
 
 namespace hotalloc::tracer {
@@ -22,23 +22,14 @@ int64_t now_ms() {
 }  // namespace
 
 std::optional<int64_t> parse_duration_ms(std::string_view s) {
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || value <= 0) return std::nullopt;
-  std::string_view unit(end, s.data() + s.size() - end);
-  if (unit == "ms") return value;
-  if (unit == "s") return value * 1000;
-  if (unit == "m") return value * 60'000;
-  return std::nullopt;
+  auto d = config::Value<std::chrono::milliseconds>::parse(s);
+  if (!d || d->count() <= 0) return std::nullopt;
+  return d->count();
 }
 
 namespace {
 
-std::string show_ms(int64_t ms) {
-  if (ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
-  if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
-  return fmt::format("{}ms", ms);
-}
+std::string show_ms(int64_t ms) { return config::Value<std::chrono::milliseconds>::show(std::chrono::milliseconds(ms)); }
 
 }  // namespace
 

@@ -34,7 +34,7 @@ struct InsertMode {
   std::optional<int64_t> next_change(int64_t now_ms) const;
 };
 
-// A positive duration with a unit: "200ms", "10s", "1m".
+// A positive duration with a unit, as the config writes them: "200ms", "10s", "1m".
 std::optional<int64_t> parse_duration_ms(std::string_view text);
 
 // "off", "on" or ON/PERIOD with units ms, s or m ("200ms/10s"); ON < PERIOD.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <set>
 
 #include "target/runtime_layout.h"
@@ -75,7 +76,15 @@ Result<TargetManager::BinaryKey> TargetManager::load_binary(const std::string& p
   BinaryKey key{st.st_dev, st.st_ino};
   if (binaries_.contains(key)) return key;
 
-  if (next_layout_id_ >= HA_MAX_LAYOUTS) return fail("too many distinct binaries traced (max {})", HA_MAX_LAYOUTS);
+  // The lowest layout slot no binary holds. Binaries stay loaded while
+  // unused (the next process of one is attached without reading it again)
+  // until their slots are needed.
+  if (binaries_.size() >= HA_MAX_LAYOUTS) forget_unused_binaries();
+  std::set<uint16_t> taken;
+  for (const auto& [k, b] : binaries_) taken.insert(b.layout_id);
+  uint16_t layout_id = 0;
+  while (taken.contains(layout_id)) layout_id++;
+  if (layout_id >= HA_MAX_LAYOUTS) return fail("too many distinct binaries traced at once (max {})", HA_MAX_LAYOUTS);
   auto go = target::GoBinary::open(path);
   if (!go) return fail(go.error());
   // GoBinary::open chose the layout: the version's table, checked against DWARF when there is DWARF.
@@ -91,7 +100,7 @@ Result<TargetManager::BinaryKey> TargetManager::load_binary(const std::string& p
 
   Binary b;
   b.go = *go;
-  b.layout_id = next_layout_id_++;
+  b.layout_id = layout_id;
   b.plan = std::move(*plan);
   if (auto st2 = bpf_.set_layout(b.layout_id, probes::to_bpf_layout(layout.layout)); !st2) return fail(st2.error());
   for (const auto& p : b.plan.probes)
@@ -228,16 +237,26 @@ bool TargetManager::add(const TargetSpec& spec) {
   return true;
 }
 
-void TargetManager::remove(const TargetSpec& spec) {
+std::vector<probes::Link> TargetManager::remove(const TargetSpec& spec) {
   const std::string text = spec.text();
   const bool per_process = spec.kind != TargetSpec::Kind::exe;
   std::set<uint32_t> affected;
   bool whole_binary_gone = false;
+  std::vector<probes::Link> unfireable;
   // Destroying the attachments detaches their links, and only theirs.
-  std::erase_if(attachments_, [&](const Attachment& a) {
+  std::erase_if(attachments_, [&](Attachment& a) {
     if (a.spec != text || (per_process && a.pid != spec.pid)) return false;
     affected.insert(a.target);
     whole_binary_gone |= a.pid == -1;
+    if (a.pid != -1) {
+      // A pid-filtered attachment's links fire only while that process runs
+      // this binary: after an exec of another one (or its exit) they cannot.
+      auto id = procfs_.identity(a.pid);
+      if (!id || BinaryKey{static_cast<dev_t>(id->exe_dev), static_cast<ino_t>(id->exe_ino)} != a.binary) {
+        std::ranges::move(a.links, std::back_inserter(unfireable));
+        std::ranges::move(a.insert_links, std::back_inserter(unfireable));
+      }
+    }
     return true;
   });
   std::vector<int> uncovered;
@@ -271,6 +290,7 @@ void TargetManager::remove(const TargetSpec& spec) {
           orphans.push_back(s);
     for (const auto& s : orphans) add_process(s);
   }
+  return unfireable;
 }
 
 std::vector<int> TargetManager::discovered_pids() const {
@@ -350,6 +370,14 @@ void TargetManager::handle_exits() {
     publish(t);
     log()->info("process {} of target {} exited", pid, t.info.name);
   }
+}
+
+void TargetManager::forget_unused_binaries() {
+  std::erase_if(binaries_, [&](const auto& entry) {
+    const BinaryKey& key = entry.first;
+    return std::ranges::none_of(attachments_, [&](const Attachment& a) { return a.binary == key; }) &&
+           std::ranges::none_of(processes_, [&](const auto& p) { return p.second.binary == key; });
+  });
 }
 
 Status TargetManager::attach_tier(Attachment& a, probes::Tier tier, std::vector<probes::Link>& out) {

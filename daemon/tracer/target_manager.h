@@ -9,7 +9,8 @@
 // counted twice. Exits are noticed through pidfds; the exited process's
 // final counts are folded into its target before its kernel slot is freed.
 // A config reload removes specs: only their own attachments go, every other
-// probe stays attached.
+// probe stays attached. When BPF's layout slots run out, binaries no
+// attachment or process uses any more are forgotten and their slots reused.
 #pragma once
 
 #include <sys/types.h>
@@ -51,7 +52,14 @@ class TargetManager final {
   // Stops tracing what `spec` selected: its attachments are detached and the
   // processes no other attachment covers are retired (their counts stay in
   // their target). A target left with no spec is `detached`.
-  void remove(const TargetSpec& spec);
+  //
+  // Closing a uprobe link waits for RCU grace periods (about 1.4 s for the
+  // links of one attachment), so a process that exec'd another program is
+  // better attached as that program first: the links of its old image,
+  // which can no longer fire, are then returned open for the caller to
+  // close afterwards. Links of a process that still runs the image are
+  // always closed here, before it is retired.
+  std::vector<probes::Link> remove(const TargetSpec& spec);
   // The discovered processes being traced.
   std::vector<int> discovered_pids() const;
 
@@ -113,6 +121,8 @@ class TargetManager final {
   const Attachment* covering_attachment(const BinaryKey& key, int pid) const;
   Status attach_tier(Attachment& a, probes::Tier tier, std::vector<probes::Link>& out);
   void mark_insert_probes(Target& t);
+  // Drops the binaries no attachment or process uses.
+  void forget_unused_binaries();
 
   probes::BpfObjects& bpf_;
   model::Model& model_;
@@ -125,7 +135,6 @@ class TargetManager final {
   std::map<BinaryKey, Binary> binaries_;
   std::vector<Attachment> attachments_;
   std::map<int, Process> processes_;
-  uint16_t next_layout_id_ = 0;
   bool inserts_on_ = false;
 };
 

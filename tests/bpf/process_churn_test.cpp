@@ -24,23 +24,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-// Copies of test programs under names of their own, in a private directory.
-class Programs {
- public:
-  Programs() : dir_(fs::temp_directory_path() / ("hotalloc-churn-" + std::to_string(getpid()))) {
-    fs::create_directories(dir_);
-  }
-  ~Programs() { fs::remove_all(dir_); }
-  std::string add(const std::string& bin, const std::string& name) {
-    fs::copy_file(bin, dir_ / name, fs::copy_options::overwrite_existing);
-    return dir_ / name;
-  }
-  const fs::path& dir() const { return dir_; }
-
- private:
-  fs::path dir_;
-};
-
 std::set<int> live_pids(const json& targets, const std::string& name) {
   std::set<int> out;
   for (const auto& t : targets.at("targets"))
@@ -66,17 +49,13 @@ class ProcessChurn : public ::testing::Test {
     checksum_ = programs_.add(*checksum, "checksum");
   }
 
-  Programs programs_;
+  ProgramCopies programs_{"churn"};
   std::string execer_, checksum_;
 };
 
 // --discover: the exec event ends the old image's tracing (its counts are
 // booked to it, and stay) and the new image is traced as its own target.
-// DISABLED: a known bug, open in issue 7. The exec event is handled only
-// after the new program (checksum 2000, about 1.5 s) has finished: a fresh
-// `targets` answer takes ~1.4 s over the exec, and by then /proc/PID/exe is
-// gone, so the new image is never attached.
-TEST_F(ProcessChurn, DISABLED_DiscoveredProcessThatExecsIsTracedAsTheNewProgram) {
+TEST_F(ProcessChurn, DiscoveredProcessThatExecsIsTracedAsTheNewProgram) {
   auto expected = run_capture(checksum_ + " 2000");
   ASSERT_TRUE(expected) << expected.error().message;
   auto daemon = DaemonHarness::start({"--discover", "--match", "^" + programs_.dir().string() + "/"});
