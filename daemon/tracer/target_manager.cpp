@@ -167,13 +167,24 @@ bool TargetManager::add_process(const TargetSpec& spec) {
     failed_target(spec, fmt::format("pid-{}", spec.pid), "no_process", id.error());
     return false;
   }
+  // No executable: the process has exited and waits for its parent (a
+  // zombie keeps its stat, not its exe), or it is a kernel thread.
+  if (id->exe_path.empty()) {
+    if (discovered) {
+      log()->debug("discovered pid {} is gone: no executable", spec.pid);
+      return true;
+    }
+    failed_target(spec, fmt::format("pid-{}", spec.pid), "no_process",
+                  fail("pid {} has no executable (it exited, or is a kernel thread)", spec.pid).error());
+    return false;
+  }
   std::string name = target_name_for(id->exe_path);
   std::string path = procfs_.exe_link(spec.pid);
   // A process that exits while it is being attached (or execs another
   // program) is gone, not broken: its binary and uprobes fail for that reason alone.
   auto gone = [&] {
     auto now = procfs_.identity(spec.pid);
-    return !now || now->start_time != id->start_time || now->exe_ino != id->exe_ino;
+    return !now || now->exe_path.empty() || now->start_time != id->start_time || now->exe_ino != id->exe_ino;
   };
   auto key = load_binary(path);
   if (!key && discovered && gone()) {

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -62,9 +64,20 @@ TEST(Refusals, BadTargetsFailClearlyAndTheGoodOneIsTraced) {
   ASSERT_TRUE(c_program);
   int gone = unused_pid();
   ASSERT_GT(gone, 0);
+  // A process that has exited but is not reaped yet: /proc keeps its stat, not its executable.
+  auto zombie = ChildProcess::spawn({"/bin/true"}, {false, false, ""});
+  ASSERT_TRUE(zombie);
+  auto is_zombie = [&] {
+    std::ifstream stat("/proc/" + std::to_string(zombie->pid()) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    return text.find(") Z ") != std::string::npos;
+  };
+  for (int i = 0; i < 100 && !is_zombie(); i++) std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(is_zombie());
 
   auto daemon = DaemonHarness::start({"--pid", std::to_string(c_program->pid()), "--pid", std::to_string(gone),
-                                      "--exe", truncated, "--pid", std::to_string(good->pid())});
+                                      "--pid", std::to_string(zombie->pid()), "--exe", truncated, "--pid",
+                                      std::to_string(good->pid())});
   ASSERT_TRUE(daemon) << daemon.error().message;
   auto& d = **daemon;
 
@@ -76,6 +89,7 @@ TEST(Refusals, BadTargetsFailClearlyAndTheGoodOneIsTraced) {
   };
   for (const auto& e : {Expect{"pid:" + std::to_string(c_program->pid()), "Go"},
                         Expect{"pid:" + std::to_string(gone), "does not exist"},
+                        Expect{"pid:" + std::to_string(zombie->pid()), "no executable"},
                         Expect{"exe:" + truncated, truncated}}) {
     const json* t = target_with_spec(*targets, e.spec);
     ASSERT_TRUE(t) << "no target for " << e.spec << " in " << targets->dump();
