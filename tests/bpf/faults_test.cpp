@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -110,7 +111,11 @@ TEST_P(Faults, ThousandShortLivedProcessesLeaveNoLeaks) {
   EXPECT_EQ(count_fds(daemon_pid), fds_before) << "the daemon leaked file descriptors";
   // Anonymous memory only: the daemon maps the targets' executables, and the
   // file pages it touches while reading them count in VmRSS without being a leak.
-  EXPECT_LT(proc_status_kib(daemon_pid, "RssAnon") - rss_before, 4096) << "the daemon's anonymous memory grew by more than 4 MiB";
+  // Under ASan (make test-sanitize) freed memory waits in a quarantine of up
+  // to 256 MiB, so the figure says nothing there; LeakSanitizer checks the
+  // daemon at its exit instead, and any report fails that run.
+  if (std::getenv("HOTALLOC_SANITIZE") == nullptr)
+    EXPECT_LT(proc_status_kib(daemon_pid, "RssAnon") - rss_before, 4096) << "the daemon's anonymous memory grew by more than 4 MiB";
   auto status = d.call("status");
   ASSERT_TRUE(status);
   EXPECT_EQ(status->at("drops").at("map_full").get<uint64_t>(), 0u);
