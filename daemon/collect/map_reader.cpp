@@ -22,8 +22,11 @@ constexpr size_t kMaxTables = 256;      // tables whose capacity is read
 // (its length may change without a growth); one that moved, at every poll.
 constexpr int64_t kShapeRefreshMs = 10'000;
 
+// Changes whenever any counter or attribute of the entry does (a sum: the
+// counters only grow, and a new map at the address has a new created_ns).
 uint64_t activity_of(const ha_map_stats& st) {
-  uint64_t n = st.created_ns + st.inserts + st.evacuated_buckets;
+  uint64_t n = st.created_ns + st.inserts + st.evacuated_buckets + st.growth_refills + st.growth_bytes +
+               st.growth_large + st.maptype + st.flags;
   for (uint64_t g : st.growths) n += g;
   return n;
 }
@@ -170,16 +173,23 @@ void MapReader::poll_maps(int64_t now_ms) {
       now.shape_read_ms = it->second.shape_read_ms;
       moved = it->second.activity != now.activity;
     }
+    // Most entries of a busy table did not change since the last poll: the
+    // model only needs to hear that (insert rates fall to zero), not the
+    // lookups of identity, parking and shape. An idle map still takes the
+    // full path every kShapeRefreshMs, when its shape is read again (its
+    // length moves without any counter while insert probes are off).
+    if (!moved && now_ms - now.shape_read_ms < kShapeRefreshMs) {
+      model_.unchanged(pid, key.map, now_ms);
+      seen.emplace(MapKey{pid, key.map}, now);
+      continue;
+    }
+    now.shape_read_ms = now_ms;
     MapSymbols* sym = symbols(pid);
     bool need = model_.needs_identity(pid, key.map, st.created_ns, st.maptype != 0);
     model::MapIdentity id;
     if (need && sym) id = identity(*sym, st);
     model::MapShape sh;
-    if (sym && !(st.flags & HA_MAP_ON_STACK) && (moved || now_ms - now.shape_read_ms >= kShapeRefreshMs) &&
-        !model_.parked(pid, key.map, st.created_ns)) {
-      sh = shape(*sym, key.map);
-      now.shape_read_ms = now_ms;
-    }
+    if (sym && !(st.flags & HA_MAP_ON_STACK) && !model_.parked(pid, key.map, st.created_ns)) sh = shape(*sym, key.map);
     model_.update(st.target_id, pid, key.map, st, need ? &id : nullptr, sh, now_ms);
     seen.emplace(MapKey{pid, key.map}, now);
   }

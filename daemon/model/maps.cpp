@@ -136,17 +136,23 @@ void MapModel::update(uint32_t target, int pid, uint64_t address, const ha_map_s
   }
   route(t, r->identity.site, stats, r->last);
   if (activity(delta(stats, r->last))) r->last_active_ms = now_ms;
-  if (now_ms - r->rate_since_ms >= 1000) {
-    r->inserts_per_second =
-        double(sub(stats.inserts, r->rate_since_inserts)) * 1000.0 / double(now_ms - r->rate_since_ms);
-    r->rate_since_ms = now_ms;
-    r->rate_since_inserts = stats.inserts;
-  }
+  update_rate(*r, stats.inserts, now_ms);
   r->last = stats;
   r->flags = stats.flags;
   if (shape.known) r->shape = shape;
 
   if (t.records.size() > limits_.maps_per_target) park_least_active(t);
+}
+
+void MapModel::unchanged(int pid, uint64_t address, int64_t now_ms) {
+  if (Record* r = find(pid, address)) update_rate(*r, r->last.inserts, now_ms);
+}
+
+void MapModel::update_rate(Record& r, uint64_t inserts, int64_t now_ms) {
+  if (now_ms - r.rate_since_ms < 1000) return;
+  r.inserts_per_second = double(sub(inserts, r.rate_since_inserts)) * 1000.0 / double(now_ms - r.rate_since_ms);
+  r.rate_since_ms = now_ms;
+  r.rate_since_inserts = inserts;
 }
 
 // Parks the least recently active tenth of the records at once, so that a

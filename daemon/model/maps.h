@@ -159,6 +159,8 @@ class MapModel {
   // replaces what the model knew (its site stays); `shape` when known.
   void update(uint32_t target, int pid, uint64_t address, const ha_map_stats& stats, const MapIdentity* identity,
               const MapShape& shape, int64_t now_ms);
+  // The map at (pid, address) counted nothing since its last update.
+  void unchanged(int pid, uint64_t address, int64_t now_ms);
   // A map's final counters: its address was reused by a new map.
   void retire(uint32_t target, int pid, uint64_t address, const ha_map_stats& final_stats, int64_t now_ms);
   // The kernel's entry of the map at (pid, address) disappeared with no
@@ -230,6 +232,8 @@ class MapModel {
   void route(TargetState& t, const std::string& site, const ha_map_stats& now, const ha_map_stats& before);
   void forget(TargetState& t, uint64_t id);
   void park_least_active(TargetState& t);
+  // Inserts per second over the last second or more.
+  void update_rate(Record& r, uint64_t inserts, int64_t now_ms);
   void promote(TargetState& t);
   std::string key_label(uint64_t key_hash, const std::string& decoded) const;
   void push(TimelineEvent ev);
