@@ -16,9 +16,6 @@ build=${SANITIZE_BUILD_DIR:-build-asan}
 # One Go version: the sanitizers check the daemon's code, which the version
 # changes little; the matrix covers the versions.
 export HOTALLOC_GO_VERSIONS=${HOTALLOC_SANITIZE_GO_VERSIONS:-1.26}
-# Tests that measure the daemon's memory know its figures mean nothing here
-# (ASan's quarantine and shadow); LeakSanitizer checks leaks instead.
-export HOTALLOC_SANITIZE=1
 # The BPF tests that drive the most daemon code per second: attach and
 # detach, process churn, exits, exec, discovery, reload, maps, heap sites.
 bpf_filter=${HOTALLOC_SANITIZE_BPF_FILTER:-*/Faults.*:ProcessChurn.*:Discovery.*:Reload.*:Refusals.*:*/MapIdentity.*:GoMatrix/SizeClassAccuracy.*:GoMatrix/HeapSites.*:GoMatrix/Maps.*}

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/env.h"
+#include "support/go_matrix.h"
 #include "support/traced_program.h"
 
 namespace hotalloc::testing {
@@ -124,16 +125,6 @@ TEST_P(Advise, TopShowsTheTopSizeClassAndTheGrowingMapWithin3s) {
   std::string cmd = "tmux new-session -d -s " + session + " -x 160 -y 50 '" + ctl + " --socket " +
                     daemon_->socket_path() + " top --target " + target_ + "'";
   ASSERT_EQ(system(cmd.c_str()), 0) << cmd;
-  auto capture = [&] {
-    std::string out;
-    FILE* p = popen(("tmux capture-pane -p -t " + session).c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    pclose(p);
-    return out;
-  };
   // The first size row (the most objects per second) and the map's site.
   auto top_size = [](const std::string& screen) {
     size_t header = screen.find("SIZE");
@@ -149,7 +140,7 @@ TEST_P(Advise, TopShowsTheTopSizeClassAndTheGrowingMapWithin3s) {
   auto deadline = std::chrono::steady_clock::now() + 3s;
   while (!shown && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(200ms);
-    screen = capture();
+    screen = run_capture("tmux capture-pane -p -t " + session).value_or("");
     shown = screen.find("/s") != std::string::npos && top_size(screen) == size &&
             screen.find(map_site) != std::string::npos;
   }
@@ -167,13 +158,7 @@ TEST_P(Advise, TopShowsTheTopSizeClassAndTheGrowingMapWithin3s) {
   prog_->read_line(20s);  // busy's "done"
 }
 
-INSTANTIATE_TEST_SUITE_P(GoVersions, Advise, ::testing::ValuesIn(go_versions()),
-                         [](const auto& info) {
-                           std::string n = "go" + info.param;
-                           for (char& c : n)
-                             if (c == '.') c = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(GoVersions, Advise, ::testing::ValuesIn(go_versions()), go_version_name);
 
 }  // namespace
 }  // namespace hotalloc::testing

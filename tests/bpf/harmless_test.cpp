@@ -8,7 +8,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -29,12 +28,6 @@ namespace fs = std::filesystem;
 const std::vector<std::string> kPackages = {"sort",   "strings",          "bytes",          "strconv",
                                             "maps",   "encoding/json",    "container/heap", "container/list",
                                             "sync",   "runtime/metrics"};
-
-// A POSIX extended regex matching `text` literally.
-std::string regex_literal(const std::string& text) {
-  static const std::regex special(R"([.^$|()\[\]{}*+?\\])");
-  return std::regex_replace(text, special, R"(\$&)");
-}
 
 // Runs `command` with stderr merged; its output and exit status.
 std::pair<std::string, int> run_merged(const std::string& command) {
@@ -107,12 +100,16 @@ TEST(Harmless, GoStandardLibraryTestsAndGoBuildBehaveAsUntraced) {
   const std::string version = go_versions().back();
   auto go = go_command(version);
   ASSERT_TRUE(go) << go.error().message;
-  auto goroot = run_capture("'" + source_dir() + "/tools/go-toolchain.sh' " + version);
+  auto goroot = go_root(version);
   ASSERT_TRUE(goroot) << goroot.error().message;
-  goroot->erase(goroot->find_last_not_of('\n') + 1);
 
-  const fs::path dir = fs::temp_directory_path() / ("hotalloc-harmless-" + std::to_string(getpid()));
-  fs::remove_all(dir);
+  // Removed with everything in it when the test ends, passed or not.
+  const TempDir tmp(fs::temp_directory_path() / "hotalloc-harmless");
+  ASSERT_FALSE(tmp.path().empty()) << "mkdtemp failed";
+  const fs::path dir = tmp.path();
+  // The module's private build cache (below): built from nothing while traced.
+  auto private_go = go_command(version, (dir / "gocache").string());
+  ASSERT_TRUE(private_go) << private_go.error().message;
   fs::create_directories(dir / "bin");
   write_module(dir / "module");
 
@@ -150,11 +147,8 @@ TEST(Harmless, GoStandardLibraryTestsAndGoBuildBehaveAsUntraced) {
 
   // The module, built from nothing (a private build cache) while traced.
   const std::string traced_bin = (dir / "traced").string(), untraced_bin = (dir / "untraced").string();
-  const std::string private_cache = "GOCACHE='" + (dir / "gocache").string() + "'";
-  auto [build_out, build_status] =
-      run_merged("cd '" + (dir / "module").string() + "' && " +
-                 std::regex_replace(*go, std::regex("GOCACHE='[^']*'"), private_cache) + " build -trimpath -o '" +
-                 traced_bin + "' .");
+  auto [build_out, build_status] = run_merged("cd '" + (dir / "module").string() + "' && " + *private_go +
+                                              " build -trimpath -o '" + traced_bin + "' .");
   ASSERT_EQ(build_status, 0) << build_out;
 
   // The daemon traced them: each test binary and the toolchain's programs
@@ -174,10 +168,7 @@ TEST(Harmless, GoStandardLibraryTestsAndGoBuildBehaveAsUntraced) {
     EXPECT_GT(objects_of(*sc, tool), 0u) << tool << " was not traced\n" << targets->dump(1);
   auto status = d.call("status");
   ASSERT_TRUE(status) << status.error().message;
-  uint64_t inserts = 0;
-  for (const auto& p : status->at("probe_health"))
-    if (p.at("probe").get<std::string>().starts_with("mapassign")) inserts += p.at("hits").get<uint64_t>();
-  EXPECT_GT(inserts, 0u) << "insert probes were on and fired";
+  EXPECT_GT(insert_probe_hits(*status), 0u) << "insert probes were on and fired";
   EXPECT_TRUE(d.process().running()) << d.log();
 
   // Untraced: the same build must give the same bytes (Go builds are
@@ -191,7 +182,6 @@ TEST(Harmless, GoStandardLibraryTestsAndGoBuildBehaveAsUntraced) {
   EXPECT_EQ(same.second, 0) << "the traced build differs from the untraced one: " << same.first;
   auto [run_out, run_status] = run_merged("'" + traced_bin + "'");
   EXPECT_EQ(run_out, "the and {\"and\":2,\"bird\":1,\"cat\":1,\"dog\":1,\"the\":3}\n");
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -107,11 +107,8 @@ TEST_P(HeapSites, MatchesTheProgramsOwnHeapProfile) {
   auto daemon = DaemonHarness::start({"--pid", std::to_string(prog->pid())});
   ASSERT_TRUE(daemon) << daemon.error().message;
   auto& d = **daemon;
-  auto attached = d.wait_for("targets", json::object(), [](const json& r) {
-    return !r.at("targets").empty() && r["targets"][0].at("state") == "attached";
-  }, 10s);
-  ASSERT_TRUE(attached) << attached.error().message << "\n" << d.log();
-  std::string name = (*attached)["targets"][0].at("name");
+  const std::string name = wait_attached(d);
+  ASSERT_FALSE(name.empty()) << "the daemon did not attach to the program";
 
   // hotalloc's profile, through hotallocctl as an operator would take it.
   std::string ours = dir_ + "/hotalloc.pb.gz", theirs = dir_ + "/own.pb.gz";
@@ -207,8 +204,7 @@ TEST_P(HeapSites, SaysWhyABinaryWithoutProfilingHasNoProfile) {
 
   auto status = d.call("status");
   ASSERT_TRUE(status);
-  std::string url = "http://" + status->at("daemon").at("http_address").get<std::string>() + "/metrics";
-  auto metrics = run_capture("curl -sS --fail --max-time 10 '" + url + "'");
+  auto metrics = d.metrics();
   ASSERT_TRUE(metrics) << metrics.error().message;
   EXPECT_NE(metrics->find("hotalloc_heap_profile_rate_bytes{target=\"" + name + "\"} 0"), std::string::npos)
       << *metrics;

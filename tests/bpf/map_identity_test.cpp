@@ -84,10 +84,7 @@ TEST_P(MapIdentity, KeysAreDecodedByTheirType) {
 // The target's map growths per kind, summed over all series (all sites) of
 // hotalloc_map_growths_total.
 Result<std::map<std::string, uint64_t>> growths_by_kind(DaemonHarness& d, const std::string& target) {
-  auto status = d.call("status");
-  if (!status) return fail(status.error());
-  std::string url = "http://" + status->at("daemon").at("http_address").get<std::string>() + "/metrics";
-  auto text = run_capture("curl -sS --fail --max-time 10 '" + url + "'");
+  auto text = d.metrics();
   if (!text) return fail(text.error());
   std::istringstream lines(*text);
   std::map<std::string, uint64_t> kinds;
@@ -119,8 +116,9 @@ TEST_P(MapIdentity, AMapAtADeadMapsAddressIsANewMap) {
   auto maps = daemon_->call("maps", {{"target", target_}});
   ASSERT_TRUE(maps) << maps.error().message;
   for (const json& m : maps->at("maps")) {
-    if (m.at("address") == address)
+    if (m.at("address") == address) {
       EXPECT_NE(m.at("site"), fmt::format("main.go:{}", truth.at("line_a").get<int>())) << m.dump();
+    }
   }
   // ...and A's growths, made and ended between two of the daemon's reads,
   // are still counted: per kind, the metric holds both maps' growths. The
@@ -135,12 +133,15 @@ TEST_P(MapIdentity, AMapAtADeadMapsAddressIsANewMap) {
       if (kind == "to_small" ? got_kinds[kind] < n : got_kinds[kind] != n) return false;
     return true;
   };
-  for (int i = 0; i < 50 && !matches(); i++) {
-    if (i) std::this_thread::sleep_for(200ms);
-    auto k = growths_by_kind(*daemon_, target_);
-    ASSERT_TRUE(k) << k.error().message;
+  // Scraped every 200 ms for up to 10 s; a failed scrape ends the polling.
+  Result<std::map<std::string, uint64_t>> k = fail("not scraped");
+  eventually([&] {
+    k = growths_by_kind(*daemon_, target_);
+    if (!k) return true;
     got_kinds = *k;
-  }
+    return matches();
+  }, 10s, 200ms);
+  ASSERT_TRUE(k) << k.error().message;
   for (const auto& [kind, n] : want) {
     if (kind == "to_small") EXPECT_GE(got_kinds[kind], n) << kind << "\n" << truth.dump();
     else EXPECT_EQ(got_kinds[kind], n) << kind << "\n" << truth.dump();

@@ -44,16 +44,6 @@ void expect_fields(const json& j, const std::set<std::string>& want, const std::
   for (const auto& k : want) EXPECT_TRUE(have.contains(k)) << what << " lacks \"" << k << "\": " << j.dump();
 }
 
-// Polls `pred` on the insert-probe state for up to `timeout`.
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
-
 TEST_P(MapsCli, HotkeysForSwitchesInsertProbesOnForItsWindowOnly) {
   start();  // the default: insert probes off
   if (HasFatalFailure() || IsSkipped()) return;

@@ -18,10 +18,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-Result<std::string> http_get(const std::string& url) {
-  return run_capture("curl -sS --fail --max-time 10 '" + url + "'");
-}
-
 TEST(MetricsLive, ScrapeIsValidAndAgreesWithTheSocket) {
   HOTALLOC_REQUIRE(geteuid() == 0, "needs root to load BPF programs and attach uprobes");
   auto prom = fetched_tree("prometheus", {"prometheus/bookworm"});
@@ -40,10 +36,9 @@ TEST(MetricsLive, ScrapeIsValidAndAgreesWithTheSocket) {
 
   auto status = d.call("status");
   ASSERT_TRUE(status);
-  std::string base = "http://" + status->at("daemon").at("http_address").get<std::string>();
-  EXPECT_TRUE(http_get(base + "/-/healthy"));
-  EXPECT_TRUE(http_get(base + "/-/ready"));
-  auto landing = http_get(base + "/");
+  EXPECT_TRUE(d.http_get("/-/healthy"));
+  EXPECT_TRUE(d.http_get("/-/ready"));
+  auto landing = d.http_get("/");
   ASSERT_TRUE(landing);
   EXPECT_NE(landing->find("/metrics"), std::string::npos);
 
@@ -52,7 +47,7 @@ TEST(MetricsLive, ScrapeIsValidAndAgreesWithTheSocket) {
   ASSERT_TRUE(sc) << sc.error().message;
   AllocTotals want = from_hotalloc(*sc, "sizes");
   std::this_thread::sleep_for(600ms);
-  auto text = http_get(base + "/metrics");
+  auto text = d.metrics();
   ASSERT_TRUE(text) << text.error().message;
 
   std::smatch m;

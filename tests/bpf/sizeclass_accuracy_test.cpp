@@ -39,8 +39,9 @@ TEST_P(SizeClassAccuracy, MatchesRuntimeMetrics) {
         accounting++;
         EXPECT_TRUE(p.at("attached").get<bool>()) << p.dump();
       }
-      if (p.at("placement") != "return")
+      if (p.at("placement") != "return") {
         EXPECT_TRUE(p.at("emulated").get<bool>()) << "probe not on an emulated instruction: " << p.dump();
+      }
     }
   EXPECT_EQ(accounting, 3) << status->dump();
 

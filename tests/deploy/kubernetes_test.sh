@@ -6,10 +6,7 @@
 # ConfigMap's config passes hotallocd's own check, and every object
 # validates against the Kubernetes schema of its kind.
 source "$(dirname "$0")/lib.sh"
-# Debian's python3, which python3-yaml and python3-kubernetes (tools/deps.sh)
-# install into; a python3 earlier on PATH (pyenv, a venv) may have neither.
-py=/usr/bin/python3
-require "python3-yaml (tools/deps.sh)" "$py" -c 'import yaml'
+require_python_yaml
 require "$build/hotallocd (make build)" test -x "$build/hotallocd"
 
 check "manifests are consistent and minimal" "$py" - "$top"/deploy/kubernetes/*.yaml <<'PY'

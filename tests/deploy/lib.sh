@@ -39,6 +39,12 @@ require() {
 }
 finish() { [ "$failures" -eq 0 ]; }
 
+# Debian's python3, which python3-yaml and python3-kubernetes (tools/deps.sh)
+# install into; a python3 earlier on PATH (pyenv, a venv) may have neither.
+py=/usr/bin/python3
+# Exits 77 (missing prerequisite) unless $py can import PyYAML.
+require_python_yaml() { require "python3-yaml (tools/deps.sh)" "$py" -c 'import yaml'; }
+
 # Polls COMMAND... every 0.1 s until it succeeds or SECONDS pass.
 wait_until() {
   local seconds=$1; shift

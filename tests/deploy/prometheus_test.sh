@@ -5,7 +5,7 @@
 # for every panel's query, variables resolved as Grafana would.
 source "$(dirname "$0")/lib.sh"
 require "root (hotallocd loads BPF)" test "$(id -u)" -eq 0
-require "python3" command -v python3
+require_python_yaml
 require "$build/hotallocd (make build)" test -x "$build/hotallocd"
 prom=$("$top/tools/fetch-deb.sh" prometheus prometheus/bookworm) || { echo "  cannot fetch Debian's prometheus"; exit 77; }
 promtool=$prom/usr/bin/promtool
@@ -15,7 +15,7 @@ check "promtool check rules" "$promtool" check rules "$top/deploy/prometheus/hot
 check "promtool test rules" "$promtool" test rules "$top/tests/deploy/hotalloc.rules.test.yml"
 check "dashboard lint" "$top/tools/lint-dashboard.py" "$top/deploy/grafana/hotalloc.json"
 # The linter must catch what it claims to.
-python3 - "$top/deploy/grafana/hotalloc.json" "$work/bad.json" <<'PY'
+"$py" - "$top/deploy/grafana/hotalloc.json" "$work/bad.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 p = next(p for p in d["panels"] if p["type"] == "timeseries")
@@ -25,7 +25,7 @@ json.dump(d, open(sys.argv[2], "w"))
 PY
 lint_bad() { ! "$top/tools/lint-dashboard.py" "$work/bad.json" > "$work/lint.out" && grep -q 'not \[\$__rate_interval\]' "$work/lint.out" && grep -q 'no description' "$work/lint.out"; }
 check "dashboard lint catches a fixed rate window and a missing description" lint_bad
-check "provisioning examples are YAML (Debian's python3-yaml)" /usr/bin/python3 -c 'import sys, yaml; [yaml.safe_load(open(f)) for f in sys.argv[1:]]' \
+check "provisioning examples are YAML (Debian's python3-yaml)" "$py" -c 'import sys, yaml; [yaml.safe_load(open(f)) for f in sys.argv[1:]]' \
   "$top"/deploy/grafana/provisioning/*/*.yaml
 
 # A workload with maps, GC and allocations of every kind; a second target
@@ -40,7 +40,7 @@ daemon=$!
 cleanup_pid $daemon
 ctl() { "$build/hotallocctl" --socket "$work/run/hotalloc.sock" "$@"; }
 wait_until 30 ctl status || { fail "hotallocd starts"; cat "$work/hotallocd.log"; exit 1; }
-address=$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["http_address"])')
+address=$(ctl --json status | "$py" -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["http_address"])')
 
 port=$((20000 + RANDOM % 10000))
 cat > "$work/prometheus.yml" <<YML
@@ -64,7 +64,7 @@ interval=10s
 sleep 12
 ctl status >/dev/null
 sleep 2
-check "every dashboard panel returns data" python3 "$top/tests/deploy/dashboard_queries.py" \
+check "every dashboard panel returns data" "$py" "$top/tests/deploy/dashboard_queries.py" \
   "$top/deploy/grafana/hotalloc.json" "$api" "$interval"
 recorded() { curl -sf "$api/api/v1/query" --data-urlencode 'query=target:hotalloc_heap_alloc_bytes:rate5m{target="workload"} > 0' | grep -q '"value"'; }
 check "recording rules evaluate on live data" wait_until 10 recorded

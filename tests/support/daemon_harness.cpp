@@ -118,6 +118,20 @@ Result<nlohmann::json> DaemonHarness::wait_for(const std::string& method, const 
   return last;
 }
 
+Result<std::string> DaemonHarness::http_get(const std::string& path) {
+  auto status = call("status");
+  if (!status) return fail(status.error().context("status for the HTTP address"));
+  return run_capture("curl -sS --fail --max-time 10 'http://" +
+                     status->at("daemon").at("http_address").get<std::string>() + path + "'");
+}
+
+double metric_value(const std::string& text, const std::string& series) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
+  return -1;
+}
+
 std::string DaemonHarness::log() const {
   std::ifstream in(log_path_);
   std::stringstream ss;
@@ -139,6 +153,13 @@ std::string wait_attached(DaemonHarness& d) {
 std::string insert_mode(DaemonHarness& d) {
   auto s = d.call("status");
   return s ? s->at("daemon").at("map_inserts").get<std::string>() : "error: " + s.error().message;
+}
+
+uint64_t insert_probe_hits(const nlohmann::json& status) {
+  uint64_t hits = 0;
+  for (const auto& p : status.at("probe_health"))
+    if (p.at("probe").get<std::string>().starts_with("mapassign")) hits += p.at("hits").get<uint64_t>();
+  return hits;
 }
 
 std::string insert_probe_state(DaemonHarness& d, const std::string& target) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,6 +28,12 @@ class DaemonHarness;
 // are attached, from `status`: "all attached", "none attached", or what is
 // wrong ("3 of 5 attached", "absent", "error: ...").
 std::string insert_probe_state(DaemonHarness& d, const std::string& target);
+// The hits of the map-insert probes (mapassign*) summed over `status`'s
+// probe_health.
+uint64_t insert_probe_hits(const nlohmann::json& status);
+// The value of one series of a /metrics text: the line starting with
+// `series` (name and labels as exposed) and a space; -1 when absent.
+double metric_value(const std::string& text, const std::string& series);
 // The configured insert mode from `status` ("off", "on", "200ms/10s").
 std::string insert_mode(DaemonHarness& d);
 // Waits until the daemon's first target is attached and returns its name;
@@ -46,6 +53,12 @@ class DaemonHarness {
   Result<nlohmann::json> wait_for(const std::string& method, const nlohmann::json& params,
                                   const std::function<bool(const nlohmann::json&)>& pred,
                                   std::chrono::milliseconds timeout);
+
+  // GET of `path` ("/metrics", "/-/ready") from the daemon's HTTP address
+  // (its `status` says which), with curl; the body, failing on an HTTP error.
+  Result<std::string> http_get(const std::string& path);
+  // A scrape of its /metrics.
+  Result<std::string> metrics() { return http_get("/metrics"); }
 
   std::string log() const;  // the daemon's stderr so far
   const std::string& socket_path() const { return socket_; }

@@ -82,12 +82,9 @@ inline const std::vector<std::string>& hook_functions() {
 
 // What `go version` says of the toolchain, e.g. "go1.26.11".
 inline std::string toolchain_version(const std::string& version) {
-  auto root =
-      hotalloc::testing::run_capture("'" + hotalloc::testing::source_dir() + "/tools/go-toolchain.sh' " + version);
+  auto root = hotalloc::testing::go_root(version);
   if (!root) return {};
-  std::string dir = *root;
-  while (!dir.empty() && dir.back() == '\n') dir.pop_back();
-  std::ifstream in(dir + "/VERSION");
+  std::ifstream in(*root + "/VERSION");
   std::string line;
   std::getline(in, line);
   return line;
@@ -112,24 +109,7 @@ inline void write_bytes(const std::string& path, const std::vector<uint8_t>& byt
 }
 
 // A fresh directory under the build tree, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = hotalloc::testing::build_dir() + "/tmp-target-XXXXXX";
-    std::filesystem::create_directories(hotalloc::testing::build_dir());
-    path_ = mkdtemp(tmpl.data()) ? tmpl : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using hotalloc::testing::TempDir;
 
 }  // namespace hotalloc::target::testing
 

@@ -1,8 +1,6 @@
 // Kubernetes labels for traced processes: the pod and container IDs read
 // from cgroup paths as each cgroup driver and runtime writes them, names from
 // the kubelet's log directories, and the labels on hotalloc_target_info.
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
@@ -10,6 +8,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "exporter/metrics.h"
+#include "support/env.h"
 #include "tracer/workload.h"
 
 namespace hotalloc::tracer {
@@ -50,7 +49,9 @@ TEST(Workload, PodAndContainerFromEveryCgroupLayout) {
 }
 
 TEST(Workload, NamesFromTheKubeletsLogDirectories) {
-  fs::path root = fs::temp_directory_path() / ("hotalloc-kubelet-" + std::to_string(getpid()));
+  const hotalloc::testing::TempDir tmp(fs::path(hotalloc::testing::build_dir()) / "tmp-kubelet");
+  ASSERT_FALSE(tmp.path().empty()) << "mkdtemp failed";
+  const fs::path root = tmp.path();
   fs::create_directories(root / "pods" / "payments_api-7d9f8-xk2p4_8d1c0e2a-51f7-4a3b-9c1d-0e2f3a4b5c6d" / "server");
   fs::create_directories(root / "pods" / "other_web-1_00000000-0000-0000-0000-000000000000");
   fs::create_directories(root / "containers");
@@ -68,7 +69,6 @@ TEST(Workload, NamesFromTheKubeletsLogDirectories) {
   EXPECT_EQ(bare.namespace_name, "");
   EXPECT_EQ(bare.pod, "8d1c0e2a-51f7-4a3b-9c1d-0e2f3a4b5c6d");
   EXPECT_EQ(bare.container, kId.substr(0, 12));
-  fs::remove_all(root);
 }
 
 TEST(Workload, TargetInfoCarriesTheLabels) {
