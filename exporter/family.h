@@ -2,11 +2,16 @@
 // the snapshot and those of the process itself.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <prometheus/metric_family.h>
+
+#include "model/snapshot.h"
 
 namespace hotalloc::exporter {
 
@@ -26,6 +31,22 @@ inline void add_sample(prometheus::MetricFamily& f, double value, Labels labels 
     m.gauge.value = value;
   }
   f.metric.push_back(std::move(m));
+}
+
+// Ends the help of every per-target counter: what they all share.
+inline constexpr std::string_view kTargetCounterHelp =
+    " Aggregates all processes of the target and stays monotonic across their restarts.";
+
+// A counter with target (and maybe more) labels; `what` is its own help.
+inline prometheus::MetricFamily target_counter(std::string name, std::string_view what) {
+  return make_family(std::move(name), std::string(what).append(kTargetCounterHelp), prometheus::MetricType::Counter);
+}
+
+// Each target id's name. Targets that share a name share their series.
+inline std::map<uint32_t, std::string> target_names(const model::Snapshot& snap) {
+  std::map<uint32_t, std::string> names;
+  for (const auto& t : snap.targets) names[t.id] = t.name;
+  return names;
 }
 
 }  // namespace hotalloc::exporter

@@ -370,10 +370,13 @@ void HttpServer::serve_metrics(mg_connection* conn, bool head) const {
   }
   const std::string text = exposition_text(*snap);
   if (accepts_gzip(mg_get_header(conn, "Accept-Encoding"))) {
-    if (auto packed = gzip(text)) {
+    auto packed = gzip(text);
+    if (packed) {
       reply(conn, head, 200, kExposition, *packed, {{"Content-Encoding", "gzip"}, {"Vary", "Accept-Encoding"}});
       return;
     }
+    // The scrape still gets the text, unpacked; say why it was not packed.
+    log_->warn("/metrics sent uncompressed: {}", packed.error().message);
   }
   reply(conn, head, 200, kExposition, text, {{"Vary", "Accept-Encoding"}});
 }

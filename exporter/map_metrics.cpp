@@ -8,21 +8,12 @@
 #include "exporter/family.h"
 
 namespace hotalloc::exporter {
-namespace {
 
 using prometheus::MetricFamily;
-using prometheus::MetricType;
-
-constexpr const char* kMonotonic = " Aggregates all processes of the target and stays monotonic across their restarts.";
-
-MetricFamily counter(std::string name, std::string help) {
-  return make_family(std::move(name), help + kMonotonic, MetricType::Counter);
-}
-
-}  // namespace
 
 void add_map_families(const model::Snapshot& snap, std::vector<MetricFamily>& out) {
-  MetricFamily gc = counter("hotalloc_gc_cycles_total", "Completed GC cycles (runtime.gcMarkTermination calls).");
+  MetricFamily gc =
+      target_counter("hotalloc_gc_cycles_total", "Completed GC cycles (runtime.gcMarkTermination calls).");
   std::vector<std::pair<std::string, uint64_t>> cycles;  // in target order, one per name
   for (const auto& t : snap.targets) {
     auto it = std::ranges::find(cycles, t.name, &std::pair<std::string, uint64_t>::first);
@@ -34,8 +25,7 @@ void add_map_families(const model::Snapshot& snap, std::vector<MetricFamily>& ou
   if (!snap.maps) return;
 
   // Targets that share a name share their series, as in the allocation families.
-  std::map<uint32_t, std::string> names;
-  for (const auto& t : snap.targets) names[t.id] = t.name;
+  const std::map<uint32_t, std::string> names = target_names(snap);
   std::map<std::pair<std::string, std::string>, model::SiteTotals> sites;
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> keys;
   for (const auto& [id, tm] : snap.maps->targets) {
@@ -45,19 +35,19 @@ void add_map_families(const model::Snapshot& snap, std::vector<MetricFamily>& ou
     for (const auto& k : tm.hot_keys) keys[{name->second, k.map, k.key}] += k.inserts;
   }
 
-  MetricFamily growths = counter(
+  MetricFamily growths = target_counter(
       "hotalloc_map_growths_total",
       "Map growths by creation site (map=\"file.go:LINE\", top sites plus \"other\") and kind: grow and same_size "
       "(classic hashGrow), to_small, to_table, table_grow and split (swiss growToSmall, growToTable, (*table).grow "
       "and split).");
-  MetricFamily evacuated = counter("hotalloc_map_evacuated_buckets_total",
-                                   "Old buckets moved to the new bucket array by classic map growth.");
-  MetricFamily refills = counter("hotalloc_map_growth_refills_total",
-                                 "mcache span refills made by the goroutine while it ran a map's growth work.");
-  MetricFamily bytes = counter("hotalloc_map_growth_bytes_total",
-                               "Bytes of bucket and group arrays allocated by map growth work.");
-  MetricFamily inserts =
-      counter("hotalloc_map_inserts_total", "Map inserts (runtime.mapassign*) counted while insert probes were on.");
+  MetricFamily evacuated = target_counter("hotalloc_map_evacuated_buckets_total",
+                                          "Old buckets moved to the new bucket array by classic map growth.");
+  MetricFamily refills = target_counter("hotalloc_map_growth_refills_total",
+                                        "mcache span refills made by the goroutine while it ran a map's growth work.");
+  MetricFamily bytes = target_counter("hotalloc_map_growth_bytes_total",
+                                      "Bytes of bucket and group arrays allocated by map growth work.");
+  MetricFamily inserts = target_counter("hotalloc_map_inserts_total",
+                                        "Map inserts (runtime.mapassign*) counted while insert probes were on.");
   for (const auto& [key, s] : sites) {
     const auto& [target, site] = key;
     for (size_t k = 0; k < model::kGrowthKinds; k++)
@@ -70,7 +60,7 @@ void add_map_families(const model::Snapshot& snap, std::vector<MetricFamily>& ou
     add_sample(bytes, static_cast<double>(s.growth_bytes), labels);
     if (s.inserts) add_sample(inserts, static_cast<double>(s.inserts), labels);
   }
-  MetricFamily hot = counter(
+  MetricFamily hot = target_counter(
       "hotalloc_map_hot_key_inserts_total",
       "Inserts of the hottest keys of the busiest maps (--metrics.hot-keys per map, --metrics.hot-maps maps), the "
       "rest in key=\"__other__\"; keys cut to 32 printable bytes, or h:<hash> with --metrics.hot-keys.redact. A key's "

@@ -20,15 +20,6 @@ namespace {
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-// A counter with target (and maybe size_class) labels; its help says what
-// every such counter shares.
-MetricFamily target_counter(std::string name, std::string_view what) {
-  return make_family(std::move(name),
-                     std::string(what).append(
-                         " Aggregates all processes of the target and stays monotonic across their restarts."),
-                     MetricType::Counter);
-}
-
 struct NamedCounts {
   std::string_view name;
   model::AllocCounts alloc;

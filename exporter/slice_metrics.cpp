@@ -8,13 +8,11 @@
 namespace hotalloc::exporter {
 
 using prometheus::MetricFamily;
-using prometheus::MetricType;
 
 void add_slice_families(const model::Snapshot& snap, std::vector<MetricFamily>& out) {
   if (!snap.slices) return;
   // Targets that share a name share their series, as in the other families.
-  std::map<uint32_t, std::string> names;
-  for (const auto& t : snap.targets) names[t.id] = t.name;
+  const std::map<uint32_t, std::string> names = target_names(snap);
   std::map<std::pair<std::string, std::string>, model::SliceSeries> series;
   for (const auto& [id, ts] : snap.slices->targets) {
     auto name = names.find(id);
@@ -27,14 +25,12 @@ void add_slice_families(const model::Snapshot& snap, std::vector<MetricFamily>& 
   }
   constexpr const char* kWhen =
       " Counted while the insert-probe tier is on (--map-inserts); site=\"file.go:LINE\" of the append, the busiest "
-      "sites plus \"other\". Aggregates all processes of the target and stays monotonic across their restarts.";
-  MetricFamily growths = make_family("hotalloc_slice_growths_total",
-                                     std::string("Slice growths (runtime.growslice calls) by append site.") + kWhen,
-                                     MetricType::Counter);
-  MetricFamily bytes = make_family(
+      "sites plus \"other\".";
+  MetricFamily growths = target_counter("hotalloc_slice_growths_total",
+                                        std::string("Slice growths (runtime.growslice calls) by append site.") + kWhen);
+  MetricFamily bytes = target_counter(
       "hotalloc_slice_growth_bytes_total",
-      std::string("Bytes of the backing arrays slice growth allocated (new capacity x element size).") + kWhen,
-      MetricType::Counter);
+      std::string("Bytes of the backing arrays slice growth allocated (new capacity x element size).") + kWhen);
   for (const auto& [key, s] : series) {
     Labels labels{{"target", key.first}, {"site", key.second}};
     add_sample(growths, static_cast<double>(s.growths), labels);

@@ -40,21 +40,13 @@ json slice_json(const model::SliceSite& s) {
           {"allocs", s.allocs},               {"max_len", s.max_new_len},   {"max_cap", s.max_new_cap}};
 }
 
-template <typename T>
-const T* find_target(const std::map<uint32_t, T>* targets, uint32_t id) {
-  if (!targets) return nullptr;
-  auto it = targets->find(id);
-  return it == targets->end() ? nullptr : &it->second;
-}
-
 Outcome advise(Backend& backend, const Request& r) {
   auto sc = scope(backend, r, true);
   if (!sc) return std::unexpected(sc.error());
   const auto& [snap, sel] = *sc;
   std::vector<model::Advice> all;
   for (uint32_t id : sel.ids) {
-    auto advice = model::advise(find_target(snap->maps ? &snap->maps->targets : nullptr, id),
-                                find_target(snap->slices ? &snap->slices->targets : nullptr, id));
+    auto advice = model::advise(target_maps(*snap, id), target_slices(*snap, id));
     std::ranges::move(advice, std::back_inserter(all));
   }
   std::ranges::stable_sort(all, std::greater<>(), &model::Advice::rank_bytes);
@@ -71,7 +63,7 @@ Outcome slices(Backend& backend, const Request& r) {
   const auto& [snap, sel] = *sc;
   std::vector<const model::SliceSite*> sites;
   for (uint32_t id : sel.ids)
-    if (const auto* ts = find_target(snap->slices ? &snap->slices->targets : nullptr, id))
+    if (const auto* ts = target_slices(*snap, id))
       for (const auto& s : ts->sites) sites.push_back(&s);
   std::ranges::stable_sort(sites, std::greater<>(), [](const model::SliceSite* s) { return s->growths; });
   json out = json::array();

@@ -44,12 +44,6 @@ json map_json(const model::MapView& m) {
           {"inserts_per_second", m.inserts_per_second}};
 }
 
-const model::TargetMaps* target_maps(const model::Snapshot& s, uint32_t id) {
-  if (!s.maps) return nullptr;
-  auto it = s.maps->targets.find(id);
-  return it == s.maps->targets.end() ? nullptr : &it->second;
-}
-
 Outcome maps(Backend& backend, const Request& r) {
   auto limit = uint_param(r, "limit");
   if (!limit) return std::unexpected(limit.error());

@@ -1,6 +1,7 @@
 #include "api/params.h"
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -58,6 +59,26 @@ std::expected<Scope, ApiError> scope(Backend& backend, const Request& r, bool ne
   auto sel = select(*snap, *target, need_one);
   if (!sel) return std::unexpected(sel.error());
   return Scope{std::move(snap), std::move(*sel)};
+}
+
+namespace {
+
+// The entry for `id` in a per-target map of maps or slices, which may be absent.
+template <typename T>
+const T* target_entry(const std::map<uint32_t, T>* targets, uint32_t id) {
+  if (!targets) return nullptr;
+  auto it = targets->find(id);
+  return it == targets->end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+const model::TargetMaps* target_maps(const model::Snapshot& s, uint32_t id) {
+  return target_entry(s.maps ? &s.maps->targets : nullptr, id);
+}
+
+const model::TargetSlices* target_slices(const model::Snapshot& s, uint32_t id) {
+  return target_entry(s.slices ? &s.slices->targets : nullptr, id);
 }
 
 }  // namespace hotalloc::api

@@ -41,4 +41,9 @@ struct Scope {
 };
 std::expected<Scope, ApiError> scope(Backend& backend, const Request& r, bool need_one);
 
+// A selected target's Go maps or slice sites in the snapshot, or null when
+// nothing was collected for it (or nothing at all yet).
+const model::TargetMaps* target_maps(const model::Snapshot& s, uint32_t id);
+const model::TargetSlices* target_slices(const model::Snapshot& s, uint32_t id);
+
 }  // namespace hotalloc::api

@@ -1,9 +1,11 @@
 #include "api/site_methods.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
 
+#include "api/params.h"
 #include "heapprof/heap_profile.h"
 #include "heapprof/profile_state.h"
 #include "pprof/pprof_writer.h"
@@ -59,29 +61,18 @@ json target_sites(const model::TargetView& t, heapprof::SampleValue order, size_
           {"totals", values(heapprof::scaled_totals(state.sampling))}};
 }
 
-std::expected<std::optional<std::string>, ApiError> string_param(const Request& r, const char* key) {
-  auto it = r.params.find(key);
-  if (it == r.params.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) return reject(ErrorCode::invalid_params, fmt::format("\"{}\" must be a string", key));
-  return it->get<std::string>();
-}
-
 json target_names(const model::Snapshot& s) {
   json names = json::array();
   for (const auto& t : s.targets) names.push_back(t.name);
   return names;
 }
 
-// The views named `name` (several when one name covers several specs'
-// targets), or target_not_found.
-std::expected<std::vector<const model::TargetView*>, ApiError> targets_named(const model::Snapshot& s,
-                                                                              const std::string& name) {
+// The views of the selected targets (several when one name covers several
+// specs' targets), in the snapshot's order.
+std::vector<const model::TargetView*> selected_views(const model::Snapshot& s, const Selection& sel) {
   std::vector<const model::TargetView*> out;
   for (const auto& t : s.targets)
-    if (t.name == name) out.push_back(&t);
-  if (out.empty())
-    return reject(ErrorCode::target_not_found, fmt::format("no target named \"{}\"", name),
-                  json{{"targets", target_names(s)}});
+    if (std::ranges::find(sel.ids, t.id) != sel.ids.end()) out.push_back(&t);
   return out;
 }
 
@@ -90,31 +81,22 @@ class Sites {
   explicit Sites(Backend& backend) : backend_(backend) {}
 
   Outcome operator()(const Request& r) const {
-    auto target = string_param(r, "target");
-    if (!target) return std::unexpected(target.error());
     bool live = false;
     if (auto it = r.params.find("live"); it != r.params.end() && !it->is_null()) {
       if (!it->is_boolean()) return reject(ErrorCode::invalid_params, "\"live\" must be true or false");
       live = it->get<bool>();
     }
+    // Not limit_param: here 0 means every site, and there is no kMaxLimit.
     int64_t limit = kDefaultSiteLimit;
     if (auto it = r.params.find("limit"); it != r.params.end() && !it->is_null()) {
       if (!it->is_number_integer() || it->get<int64_t>() < 0)
         return reject(ErrorCode::invalid_params, "\"limit\" must be a non-negative integer (0: all)");
       limit = it->get<int64_t>();
     }
-    model::SnapshotPtr snap = backend_.snapshot(Handler::kMaxAge);
-    if (!snap) return reject(ErrorCode::internal, "the daemon has not collected anything yet");
-    std::vector<const model::TargetView*> views;
-    if (*target) {
-      auto named = targets_named(*snap, **target);
-      if (!named) return std::unexpected(named.error());
-      views = std::move(*named);
-    } else {
-      for (const auto& t : snap->targets) views.push_back(&t);
-    }
+    auto sc = scope(backend_, r, false);
+    if (!sc) return std::unexpected(sc.error());
     json out = json::array();
-    for (const model::TargetView* t : views)
+    for (const model::TargetView* t : selected_views(*sc->snap, sc->sel))
       out.push_back(target_sites(*t, live ? heapprof::kInuseSpace : heapprof::kAllocSpace, static_cast<size_t>(limit)));
     return json{{"targets", std::move(out)}};
   }
@@ -151,24 +133,25 @@ class Pprof {
   explicit Pprof(Backend& backend) : backend_(backend) {}
 
   Opened operator()(const Request& r, const Wake&) const {
-    auto target = string_param(r, "target");
-    if (!target) return std::unexpected(target.error());
-    model::SnapshotPtr snap = backend_.snapshot(Handler::kMaxAge);
-    if (!snap) return reject(ErrorCode::internal, "the daemon has not collected anything yet");
-    if (!*target) {
+    auto sc = scope(backend_, r, true);
+    if (!sc) return std::unexpected(sc.error());
+    const auto& [snap, sel] = *sc;
+    // Stricter than scope's need_one (which refuses only several names):
+    // unnamed, pprof wants exactly one target, so none, or several specs'
+    // targets sharing a name, still ask for "target" (docs/protocol.md).
+    if (!r.params.contains("target") || r.params.at("target").is_null()) {
       if (snap->targets.size() != 1)
         return reject(ErrorCode::invalid_params, "\"target\" is required when the daemon traces several targets",
                       json{{"targets", target_names(*snap)}});
-      *target = snap->targets.front().name;
     }
-    auto named = targets_named(*snap, **target);
-    if (!named) return std::unexpected(named.error());
+    const std::string& name = sel.name;
     std::vector<heapprof::ProcessHeapPtr> processes;
-    for (const model::TargetView* t : *named) processes.insert(processes.end(), t->heap.begin(), t->heap.end());
+    for (const model::TargetView* t : selected_views(*snap, sel))
+      processes.insert(processes.end(), t->heap.begin(), t->heap.end());
     heapprof::ProfileState state = heapprof::profile_state(processes);
     // Never an empty profile: one that would be says why instead.
     if (state.sampling.empty())
-      return reject(ErrorCode::not_attached, fmt::format("target \"{}\" has no heap profile: {}", **target, state.message),
+      return reject(ErrorCode::not_attached, fmt::format("target \"{}\" has no heap profile: {}", name, state.message),
                     json{{"rate", state.rate}});
 
     heapprof::HeapProfile profile = heapprof::build_heap_profile(state.sampling);
@@ -181,11 +164,11 @@ class Pprof {
       pid_list += (pid_list.empty() ? "" : ",") + std::to_string(p->pid);
     }
     meta.comments.push_back(fmt::format("hotalloc {}: target {}, pids {}: the runtime's sampled heap profile",
-                                        snap->daemon.version, **target, pid_list));
+                                        snap->daemon.version, name, pid_list));
     if (!state.message.empty()) meta.comments.push_back(state.message);
     auto gz = gzip(pprof::encode_profile(profile, meta));
-    if (!gz) return reject(ErrorCode::internal, "cannot gzip the profile");
-    json summary = {{"target", **target},
+    if (!gz) return reject(ErrorCode::internal, "cannot gzip the profile: " + gz.error().message);
+    json summary = {{"target", name},
                     {"pids", std::move(pids)},
                     {"rate", profile.period},
                     {"samples", profile.samples.size()},

@@ -54,8 +54,8 @@ void render_slices(const json& r, std::ostream& os, bool color) {
                {"COPIED", true}, {"ALLOCATED", true}});
   for (const json& s : sites)
     table.add({text(s, "site"), text(s, "function"), text(s, "elem_type"), number(s, "growths"),
-               number(s, "from_empty"), number(s, "max_cap"), human_bytes(s.value("copied_bytes", uint64_t{0})),
-               human_bytes(s.value("alloc_bytes", uint64_t{0}))});
+               number(s, "from_empty"), number(s, "max_cap"), human_bytes(count_of(s, "copied_bytes")),
+               human_bytes(count_of(s, "alloc_bytes"))});
   table.print(os, color);
 }
 

@@ -1,5 +1,6 @@
 #include "ctl/command_util.h"
 
+#include <csignal>
 #include <iostream>
 
 #include "ctl/client.h"
@@ -7,6 +8,19 @@
 namespace hotalloc::ctl {
 
 using nlohmann::json;
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+}  // namespace
+
+void install_stop_handler() {
+  std::signal(SIGINT, [](int) { g_stop = 1; });
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+}
+
+bool stop_requested() { return g_stop != 0; }
 
 CLI::App* subcommand(CLI::App& app, Invocation& chosen, const std::string& name, const std::string& about,
                      Render render, std::function<json()> params) {

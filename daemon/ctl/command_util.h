@@ -28,6 +28,12 @@ std::string number(const nlohmann::json& j, const char* key);  // "-" when absen
 const nlohmann::json& list(const nlohmann::json& j, const char* key);  // empty when absent
 uint64_t count_of(const nlohmann::json& j, const char* key);  // 0 when absent or not a non-negative integer
 
+// For commands that loop until interrupted (top, events --follow): SIGINT
+// and SIGTERM then ask the loop to stop, so that it ends cleanly (restores
+// the terminal, flushes what it printed) instead of the process dying.
+void install_stop_handler();
+bool stop_requested();
+
 // One request on a fresh connection, for commands that ask more than once;
 // prints an error the way main does (as JSON too with json_out) and sets
 // `code` to the exit code it calls for.

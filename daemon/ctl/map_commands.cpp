@@ -1,7 +1,6 @@
 // hotallocctl maps, hotkeys and events: a target's Go maps with their
 // growth, its hottest keys, and the timeline of growth episodes, large
 // allocations, refill bursts and GC cycles.
-#include <csignal>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -114,8 +113,6 @@ void render_events(const json& r, std::ostream& os, bool) {
   for (const json& e : list(r, "events")) print_event(e, os);
 }
 
-volatile std::sig_atomic_t g_stop = 0;
-
 }  // namespace
 
 void add_maps(CLI::App& app, Invocation& chosen) {
@@ -191,10 +188,9 @@ void add_events(CLI::App& app, Invocation& chosen) {
     chosen = {"events", params(), render_events};
     if (!a->follow) return;
     chosen.run = [params](const std::string& socket, std::chrono::milliseconds timeout, bool json_out) {
-      std::signal(SIGINT, [](int) { g_stop = 1; });
-      std::signal(SIGTERM, [](int) { g_stop = 1; });
+      install_stop_handler();
       json p = params();
-      while (!g_stop) {
+      while (!stop_requested()) {
         int code = 0;
         auto r = call_once(socket, timeout, "events", p, json_out, code);
         if (!r) return code;
@@ -203,7 +199,7 @@ void add_events(CLI::App& app, Invocation& chosen) {
           else print_event(e, std::cout);
         }
         std::cout.flush();
-        p["since"] = r->value("next", uint64_t{0});
+        p["since"] = count_of(*r, "next");
         p["limit"] = 4096;
         std::this_thread::sleep_for(kFollowPoll);
       }

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <ctime>
 #include <iostream>
 #include <map>
@@ -31,8 +30,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kRows = 8;  // per section
 constexpr uint64_t kMinKeyInserts = 100;  // maps with fewer inserts show no hot keys
-
-volatile std::sig_atomic_t g_quit = 0;
 
 // Raw keyboard input (no echo, no line buffering) while it lives.
 class RawInput {
@@ -81,11 +78,11 @@ struct Sample {
 Sample sample_of(const json& target, Clock::time_point at) {
   Sample s{at, {}, 0, 0, 0};
   for (const json& c : list(target, "classes"))
-    s.classes[c.value("object_size", uint64_t{0})] = {c.value("objects", uint64_t{0}), c.value("refills", uint64_t{0})};
+    s.classes[count_of(c, "object_size")] = {count_of(c, "objects"), count_of(c, "refills")};
   const json& totals = target.value("totals", json::object());
-  s.bytes = totals.value("bytes", uint64_t{0});
-  s.objects = totals.value("objects", uint64_t{0});
-  s.gc_cycles = target.value("gc_cycles", uint64_t{0});
+  s.bytes = count_of(totals, "bytes");
+  s.objects = count_of(totals, "objects");
+  s.gc_cycles = count_of(target, "gc_cycles");
   return s;
 }
 
@@ -137,13 +134,13 @@ std::string frame(const std::string& target, const json& sizes, const json& maps
   for (const json& m : list(maps, "maps")) {
     uint64_t growths = 0;
     const json by_kind = m.value("growths", json::object());  // a named copy: items() must not dangle
-    for (const auto& [kind, n] : by_kind.items()) growths += n.get<uint64_t>();
+    for (const auto& item : by_kind.items()) growths += count_of(by_kind, item.key().c_str());
     if (growths == 0) continue;
     MapSite& s = by_site[text(m, "site")];
     s.function = text(m, "function");
     s.maps++;
     s.growths += growths;
-    s.bytes += m.value("growth_bytes", uint64_t{0});
+    s.bytes += count_of(m, "growth_bytes");
     if (m.value("len", json()).is_number_unsigned()) s.max_len = std::max(s.max_len, m["len"].get<uint64_t>());
   }
   std::vector<std::pair<uint64_t, std::string>> busiest;
@@ -162,13 +159,13 @@ std::string frame(const std::string& target, const json& sizes, const json& maps
   Table st({{"SITE"}, {"FUNCTION"}, {"ELEM"}, {"GROWTHS", true}, {"MAX CAP", true}, {"ALLOCATED", true}});
   for (const json& s : list(slices, "sites"))
     st.add({text(s, "site"), text(s, "function"), text(s, "elem_type"), number(s, "growths"), number(s, "max_cap"),
-            human_bytes(s.value("alloc_bytes", uint64_t{0}))});
+            human_bytes(count_of(s, "alloc_bytes"))});
   st.print(os, color);
 
   // The keys with the largest shares of their map's inserts, over all maps.
   std::vector<std::tuple<double, std::string, std::string>> keys;
   for (const json& m : list(hotkeys, "maps")) {
-    if (m.value("inserts", uint64_t{0}) < kMinKeyInserts) continue;  // a share of a handful says nothing
+    if (count_of(m, "inserts") < kMinKeyInserts) continue;  // a share of a handful says nothing
     for (const json& k : list(m, "keys")) keys.emplace_back(k.value("share", 0.0), text(m, "site"), text(k, "key"));
   }
   std::ranges::sort(keys, std::greater<>());
@@ -183,8 +180,7 @@ std::string frame(const std::string& target, const json& sizes, const json& maps
 int run_top(const std::string& socket, std::chrono::milliseconds timeout, const std::string& target,
             std::chrono::milliseconds interval, uint64_t iterations) {
   const bool tty = isatty(STDOUT_FILENO);
-  std::signal(SIGINT, [](int) { g_quit = 1; });
-  std::signal(SIGTERM, [](int) { g_quit = 1; });
+  install_stop_handler();
   RawInput input;
   if (tty) std::cout << "\x1b[?1049h\x1b[?25l" << std::flush;  // alternate screen, no cursor
   int code = kExitOk;
@@ -192,7 +188,7 @@ int run_top(const std::string& socket, std::chrono::milliseconds timeout, const 
   json one = {{"target", target}};
   json limited = {{"target", target}, {"limit", kRows}};
   json many = {{"target", target}, {"limit", 1000}};  // maps are summed by site
-  for (uint64_t n = 0; !g_quit && (iterations == 0 || n < iterations); n++) {
+  for (uint64_t n = 0; !stop_requested() && (iterations == 0 || n < iterations); n++) {
     json sizes, maps, slices, hotkeys;
     auto ask = [&](const char* method, const json& params, json& out) {
       auto r = call_once(socket, timeout, method, params, false, code);

@@ -6,12 +6,12 @@
 
 namespace hotalloc {
 
-std::optional<std::string> gzip(std::string_view in) {
-  if (in.size() > UINT_MAX) return std::nullopt;
+Result<std::string> gzip(std::string_view in) {
+  if (in.size() > UINT_MAX) return fail("gzip: {} bytes is too large for one deflate call", in.size());
   z_stream zs{};
   // windowBits 15 + 16 asks zlib for a gzip wrapper instead of a zlib one.
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return std::nullopt;
+  if (int rc = deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY); rc != Z_OK) {
+    return fail("gzip: deflateInit2 returned {}", rc);
   }
   std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
@@ -21,7 +21,8 @@ std::optional<std::string> gzip(std::string_view in) {
   int rc = deflate(&zs, Z_FINISH);
   out.resize(zs.total_out);
   deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return std::nullopt;
+  // Z_STREAM_END is the only success: deflateBound sized `out` for one call.
+  if (rc != Z_STREAM_END) return fail("gzip: deflate returned {}", rc);
   return out;
 }
 

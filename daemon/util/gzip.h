@@ -2,13 +2,15 @@
 // how pprof files are stored.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 
+#include "util/result.h"
+
 namespace hotalloc {
 
-// Nothing when zlib fails or `in` is too large for one deflate call.
-std::optional<std::string> gzip(std::string_view in);
+// An error, with zlib's return code, when zlib fails or `in` is too large
+// for one deflate call.
+Result<std::string> gzip(std::string_view in);
 
 }  // namespace hotalloc

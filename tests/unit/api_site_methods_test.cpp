@@ -78,5 +78,35 @@ TEST_F(SiteMethodsTest, PprofRefusesRatherThanSendAnEmptyProfile) {
   EXPECT_EQ(call("pprof", json::object(), /*admin=*/false).outcome.error().code, ErrorCode::permission_denied);
 }
 
+// Unnamed, pprof wants exactly one target: none, or two specs' targets that
+// share a name, ask for "target"; named, the shared name covers both.
+TEST(SiteMethods, PprofWantsATargetUnlessExactlyOneIsTraced) {
+  auto call = [](const model::SnapshotPtr& snap, const std::string& method, json params) {
+    auto backend = fake_backend(snap);
+    Handler handler(*backend);
+    add_heap_methods(handler, *backend);
+    PeerCred peer;
+    peer.uid = 0;
+    peer.admin = true;
+    Answer a = handler.answer(Request{3, method, std::move(params)}, peer, {});
+    EXPECT_TRUE(std::holds_alternative<Reply>(a)) << method << " streamed where one reply was expected";
+    return std::holds_alternative<Reply>(a) ? std::move(std::get<Reply>(a)) : Reply{};
+  };
+  auto none = std::make_shared<model::Snapshot>();
+  EXPECT_EQ(call(none, "pprof", json::object()).outcome.error().code, ErrorCode::invalid_params);
+
+  auto twice = std::make_shared<model::Snapshot>(*snapshot_with_unsampled_target());
+  twice->targets.push_back(twice->targets.front());
+  twice->targets.back().id = 2;
+  Reply unnamed = call(twice, "pprof", json::object());
+  ASSERT_FALSE(unnamed.ok());
+  EXPECT_EQ(unnamed.outcome.error().code, ErrorCode::invalid_params);
+  EXPECT_EQ(unnamed.outcome.error().data.at("targets"), json::array({"quiet", "quiet"}));
+  EXPECT_EQ(call(twice, "pprof", {{"target", "quiet"}}).outcome.error().code, ErrorCode::not_attached);
+  Reply sites = call(twice, "sites", {{"target", "quiet"}});
+  ASSERT_TRUE(sites.ok()) << sites.outcome.error().message;
+  EXPECT_EQ(sites.outcome->at("targets").size(), 2u);
+}
+
 }  // namespace
 }  // namespace hotalloc::api::testing

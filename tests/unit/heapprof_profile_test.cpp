@@ -192,7 +192,7 @@ TEST_F(HeapProfileTest, PprofReadsTheEncodedProfile) {
   EXPECT_TRUE(decoded.mapping(0).has_inline_frames());
 
   auto gz = gzip(raw);
-  ASSERT_TRUE(gz);
+  ASSERT_TRUE(gz) << gz.error().message;
   ASSERT_GE(gz->size(), 2u);
   EXPECT_EQ(static_cast<uint8_t>((*gz)[0]), 0x1f);
   EXPECT_EQ(static_cast<uint8_t>((*gz)[1]), 0x8b);
