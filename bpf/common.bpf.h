@@ -70,23 +70,18 @@ static __always_inline void stat_inc(enum ha_stat id)
 
 /*
  * Adds `init` under `key` unless the key is there (another CPU may have just
- * added it), and returns the entry; 0, counted under `full`, when the map has
- * no room for it. `added` counts the entries this call added, when given.
+ * added it), counted under `added`, and returns the entry; 0, counted under
+ * `full`, when the map has no room for it.
  */
-static __always_inline void *map_add_lookup_counted(void *map, const void *key, const void *init,
-						    enum ha_stat full, bool count_added, enum ha_stat added)
+static __always_inline void *map_add_lookup(void *map, const void *key, const void *init, enum ha_stat full,
+					    enum ha_stat added)
 {
-	if (bpf_map_update_elem(map, key, init, BPF_NOEXIST) == 0 && count_added)
+	if (bpf_map_update_elem(map, key, init, BPF_NOEXIST) == 0)
 		stat_inc(added);
 	void *v = bpf_map_lookup_elem(map, key);
 	if (!v)
 		stat_inc(full);
 	return v;
-}
-
-static __always_inline void *map_add_lookup(void *map, const void *key, const void *init, enum ha_stat full)
-{
-	return map_add_lookup_counted(map, key, init, full, false, full);
 }
 
 /* What a program learns from its cookie and the process it runs in. */
@@ -194,6 +189,38 @@ static __always_inline __u16 read_user_u16(__u64 addr)
 		return 0;
 	}
 	return v;
+}
+
+/*
+ * The return address of the function being entered (or returned from):
+ * at the stack-check branch and at RET, SP is what it was at entry.
+ */
+static __always_inline __u64 go_return_address(struct pt_regs *ctx)
+{
+#if GO_RETURN_ADDRESS_IN_REGISTER
+	return GO_LR(ctx);
+#else
+	return read_user_u64(GO_SP(ctx));
+#endif
+}
+
+/*
+ * A return address `frames` records up the frame-pointer chain (Go keeps
+ * frame pointers on amd64 and arm64), starting at the frame the FP register
+ * points to: at a function's entry that is its caller's (frames = 1 gives
+ * the caller's return address), in its body after the prologue its own
+ * (frames = 1 gives its own return address).
+ */
+static __always_inline __u64 go_frame_return_address(__u64 fp, int frames)
+{
+	for (int i = 1; i < frames && i < 4; i++)
+		fp = read_user_u64(fp);
+	return fp ? read_user_u64(fp + 8) : 0;
+}
+
+static __always_inline __u64 go_caller_return_address(struct pt_regs *ctx, int frames)
+{
+	return go_frame_return_address(GO_FP(ctx), frames);
 }
 
 #endif /* HOTALLOC_COMMON_BPF_H */

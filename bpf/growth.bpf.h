@@ -93,32 +93,6 @@ static __always_inline void map_event_submit(struct ha_event_map *ev)
 	bpf_ringbuf_submit(ev, ringbuf_wakeup_flags());
 }
 
-/*
- * The return address of the function being entered (or returned from):
- * at the stack-check branch and at RET, SP is what it was at entry.
- */
-static __always_inline __u64 go_return_address(struct pt_regs *ctx)
-{
-#if GO_RETURN_ADDRESS_IN_REGISTER
-	return GO_LR(ctx);
-#else
-	return read_user_u64(GO_SP(ctx));
-#endif
-}
-
-/*
- * The return address of the function `frames` calls up from the one being
- * entered, through the frame-pointer chain (Go keeps frame pointers on
- * amd64 and arm64): frames = 1 is the caller's caller.
- */
-static __always_inline __u64 go_caller_return_address(struct pt_regs *ctx, int frames)
-{
-	__u64 fp = GO_FP(ctx);
-	for (int i = 1; i < frames && i < 4; i++)
-		fp = read_user_u64(fp);
-	return fp ? read_user_u64(fp + 8) : 0;
-}
-
 static __always_inline __u64 g_stack_hi(const struct ha_layout *l, __u64 g)
 {
 	return read_user_u64(g + l->g_stack_hi);
@@ -161,7 +135,7 @@ static __always_inline struct ha_map_stats *map_stats_get(struct pt_regs *ctx, c
 	init.target_id = pc->target_id;
 	init.layout_id = pc->layout_id;
 	init.flags = map_place_flags(ctx, pc->layout, map);
-	return map_add_lookup(&map_stats, &key, &init, HA_STAT_DROP_MAP_TABLE_FULL);
+	return map_add_lookup(&map_stats, &key, &init, HA_STAT_DROP_MAP_TABLE_FULL, HA_STAT_MAPS_ADDED);
 }
 
 /*

@@ -26,7 +26,6 @@
 #define HA_HOT_KEY_BYTES 64     /* key bytes kept per hot key; longer keys are cut */
 #define HA_LARGE_EVENT_BYTES (256 * 1024) /* large allocations from this size on are timeline events */
 #define HA_MAX_SLICE_SITES 16384 /* distinct (process, append call site) growth counters (LRU) */
-#define HA_MAX_SLICE_PENDING 4096 /* goroutines between growslice's entry and its allocation (LRU) */
 
 /*
  * Every hooked runtime function has one program; this id indexes the
@@ -61,7 +60,10 @@ enum ha_probe {
 	HA_PROBE__COUNT,
 };
 
-/* Tracer self-accounting; every drop has a reason here. */
+/*
+ * Tracer self-accounting: every drop has a reason here, and the tables the
+ * kernel evicts from (LRU hashes the daemon reads) count what they add.
+ */
 enum ha_stat {
 	HA_STAT_DROP_RINGBUF_FULL = 0, /* an event could not be reserved */
 	HA_STAT_DROP_PROC_TABLE_FULL,  /* a process found no slot in proc_counters */
@@ -70,14 +72,17 @@ enum ha_stat {
 	HA_STAT_DROP_MAP_TABLE_FULL,   /* a Go map found no slot in map_stats */
 	HA_STAT_DROP_HOT_KEY_TABLE_FULL, /* an insert's key found no slot in hot_keys */
 	HA_STAT_DROP_WINDOW_TABLE_FULL, /* a growth window found no slot in growth_windows */
-	HA_STAT_DROP_SLICE_TABLE_FULL, /* an append site found no slot in slice_sites (or slice_pending) */
-	HA_STAT_SLICE_ALLOC_UNPAIRED,  /* growslice's allocation without its entry (bytes not counted) */
+	HA_STAT_DROP_SLICE_TABLE_FULL, /* an append site found no slot in slice_sites */
+	HA_STAT_SLICE_ALLOC_UNPAIRED,  /* growslice's allocation whose site is not in slice_sites (bytes not counted) */
 	/*
-	 * Not drops: keys added to hot_keys. The kernel evicts from an LRU hash
-	 * without a trace, so the daemon counts evictions as added minus held
-	 * minus what it deleted itself, whatever happened between its polls.
+	 * Not drops: entries added to map_stats, hot_keys and slice_sites. The
+	 * kernel evicts from an LRU hash without a trace, so the daemon counts
+	 * evictions as added minus held minus what it deleted itself, whatever
+	 * happened between two of its reads (collect/bpf_table.h).
 	 */
+	HA_STAT_MAPS_ADDED,
 	HA_STAT_HOT_KEYS_ADDED,
+	HA_STAT_SLICE_SITES_ADDED,
 	HA_STAT__COUNT,
 };
 

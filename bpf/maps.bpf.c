@@ -58,6 +58,8 @@ int map_created(struct pt_regs *ctx)
 	st.flags = HA_MAP_CREATED | map_place_flags(ctx, pc.layout, map);
 	if (bpf_map_update_elem(&map_stats, &key, &st, BPF_ANY))
 		stat_inc(HA_STAT_DROP_MAP_TABLE_FULL);
+	else if (!old)
+		stat_inc(HA_STAT_MAPS_ADDED);
 	return 0;
 }
 
@@ -427,8 +429,7 @@ static __always_inline int map_insert(struct pt_regs *ctx, enum ha_probe probe, 
 	struct ha_hot_key_id id = {.tgid = pc.tgid, .map = m, .hash = h};
 	struct ha_hot_key *hk = bpf_map_lookup_elem(&hot_keys, &id);
 	if (!hk)
-		hk = map_add_lookup_counted(&hot_keys, &id, &val, HA_STAT_DROP_HOT_KEY_TABLE_FULL, true,
-					    HA_STAT_HOT_KEYS_ADDED);
+		hk = map_add_lookup(&hot_keys, &id, &val, HA_STAT_DROP_HOT_KEY_TABLE_FULL, HA_STAT_HOT_KEYS_ADDED);
 	if (hk)
 		__sync_fetch_and_add(&hk->count, 1);
 	return 0;

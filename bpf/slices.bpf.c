@@ -8,7 +8,7 @@
  * allocates: capacity x element size. A return probe would give the same,
  * but a RET is single-stepped and a CALL emulated.
  */
-#include "growth.bpf.h"
+#include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -18,21 +18,6 @@ struct {
 	__type(key, struct ha_slice_site_key);
 	__type(value, struct ha_slice_site);
 } slice_sites SEC(".maps");
-
-/* A goroutine inside growslice, between its entry and its allocation. */
-struct slice_pending_key {
-	__u32 tgid;
-	__u32 pad;
-	__u64 g;
-};
-
-/* Value: the append site whose growth the goroutine's next allocation is. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, HA_MAX_SLICE_PENDING);
-	__type(key, struct slice_pending_key);
-	__type(value, struct ha_slice_site_key);
-} slice_pending SEC(".maps");
 
 static __always_inline void store_max(__u64 *at, __u64 v)
 {
@@ -54,7 +39,7 @@ static __always_inline int slice_grow(struct pt_regs *ctx, enum ha_probe probe, 
 		init.elem_type = et;
 		init.target_id = pc.target_id;
 		init.layout_id = pc.layout_id;
-		s = map_add_lookup(&slice_sites, &key, &init, HA_STAT_DROP_SLICE_TABLE_FULL);
+		s = map_add_lookup(&slice_sites, &key, &init, HA_STAT_DROP_SLICE_TABLE_FULL, HA_STAT_SLICE_SITES_ADDED);
 		if (!s)
 			return 0;
 	}
@@ -72,12 +57,6 @@ static __always_inline int slice_grow(struct pt_regs *ctx, enum ha_probe probe, 
 		__sync_fetch_and_add(&s->from_empty, 1);
 	__sync_fetch_and_add(&s->copied_bytes, old_len * elem_size);
 	store_max(&s->max_new_len, new_len);
-	/* Zero-size elements allocate nothing: growslice returns without calling mallocgc. */
-	if (!elem_size)
-		return 0;
-	struct slice_pending_key pk = {.tgid = pc.tgid, .g = GO_G(ctx)};
-	if (bpf_map_update_elem(&slice_pending, &pk, &key, BPF_ANY))
-		stat_inc(HA_STAT_DROP_SLICE_TABLE_FULL);
 	return 0;
 }
 
@@ -96,23 +75,25 @@ int slice_growslice_go119(struct pt_regs *ctx)
 	return slice_grow(ctx, HA_PROBE_GROWSLICE_GO119, GO_ARG1(ctx), GO_ARG3(ctx), GO_ARG4(ctx), GO_ARG5(ctx));
 }
 
-/* CALL runtime.mallocgc inside growslice: the first argument is capacity x element size. */
+/*
+ * CALL runtime.mallocgc inside growslice: the first argument is capacity x
+ * element size. The probe is in growslice's body, past its prologue, so the
+ * frame-pointer chain gives the site key its entry built: growslice's own
+ * return address and the one above it. Zero-size elements never get here
+ * (growslice returns without allocating).
+ */
 SEC("uprobe")
 int slice_growslice_alloc(struct pt_regs *ctx)
 {
 	struct probe_ctx pc;
 	if (!probe_enter(ctx, HA_PROBE_GROWSLICE_ALLOC, &pc))
 		return 0;
-	struct slice_pending_key pk = {.tgid = pc.tgid, .g = GO_G(ctx)};
-	struct ha_slice_site_key *p = bpf_map_lookup_elem(&slice_pending, &pk);
-	if (!p) {
-		stat_inc(HA_STAT_SLICE_ALLOC_UNPAIRED);
-		return 0;
-	}
-	struct ha_slice_site_key key = *p;
-	bpf_map_delete_elem(&slice_pending, &pk);
+	/* The FP register is read once: the verifier refuses a ctx pointer moved to it and reused. */
+	__u64 fp = GO_FP(ctx);
+	struct ha_slice_site_key key = {
+		.tgid = pc.tgid, .pc = go_frame_return_address(fp, 1), .caller = go_frame_return_address(fp, 2)};
 	struct ha_slice_site *s = bpf_map_lookup_elem(&slice_sites, &key);
-	/* No site: evicted since the entry. */
+	/* No site: evicted since the entry, or the entry found no slot. */
 	if (!s || !s->elem_size) {
 		stat_inc(HA_STAT_SLICE_ALLOC_UNPAIRED);
 		return 0;

@@ -43,4 +43,29 @@ std::vector<std::pair<K, V>> read_all(int fd, bool* complete = nullptr) {
   return out;
 }
 
+// Evictions from an LRU hash that the BPF side adds to, counting each entry
+// it adds (HA_STAT_*_ADDED), and that this daemon deletes from. The kernel
+// evicts without a trace, but every entry ever added is held, was deleted
+// here, or was evicted: also one added and evicted between two reads.
+class EvictionCount {
+ public:
+  // After a complete read that found `held` entries, with `added` read
+  // before it: the evictions not counted yet. An entry added during the
+  // read may be held but not yet added, so the figure can lag a read,
+  // never run ahead.
+  uint64_t uncounted(uint64_t added, size_t held) {
+    uint64_t accounted = held + deleted_ + counted_;
+    if (added <= accounted) return 0;
+    counted_ = added - held - deleted_;
+    return added - accounted;
+  }
+  // Evictions the reader saw and counted itself (entries gone between two reads).
+  void counted(uint64_t n) { counted_ += n; }
+  // An entry this daemon deleted.
+  void deleted() { deleted_++; }
+
+ private:
+  uint64_t deleted_ = 0, counted_ = 0;
+};
+
 }  // namespace hotalloc::collect

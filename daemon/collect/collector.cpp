@@ -25,7 +25,9 @@ const char* stat_reason(int id) {
     case HA_STAT_DROP_WINDOW_TABLE_FULL: return "growth_window_table_full";
     case HA_STAT_DROP_SLICE_TABLE_FULL: return "slice_table_full";
     case HA_STAT_SLICE_ALLOC_UNPAIRED: return "slice_alloc_unpaired";
-    case HA_STAT_HOT_KEYS_ADDED: return nullptr;  // bookkeeping for MapReader, not a drop
+    case HA_STAT_MAPS_ADDED:
+    case HA_STAT_HOT_KEYS_ADDED:
+    case HA_STAT_SLICE_SITES_ADDED: return nullptr;  // bookkeeping for the readers' EvictionCount, not drops
   }
   return "unknown";
 }
@@ -41,10 +43,10 @@ Result<std::unique_ptr<Collector>> Collector::create(probes::BpfObjects& bpf, mo
   c->ncpus_ = libbpf_num_possible_cpus();
   if (c->ncpus_ <= 0) return fail_errno(-c->ncpus_, "count possible CPUs");
   c->percpu_buf_.resize(round8(sizeof(ha_proc_counters)) * c->ncpus_);
-  c->maps_ = std::make_unique<MapReader>(
-      bpf.map_stats_fd(), bpf.hot_keys_fd(), [c = c.get()] { return c->stat_total(HA_STAT_HOT_KEYS_ADDED); },
-      model.maps(), target::ProcFs());
-  c->slices_ = std::make_unique<SliceReader>(bpf.slice_sites_fd(), model.slices(),
+  auto stat_total = [c = c.get()](ha_stat stat) { return c->stat_total(stat); };
+  c->maps_ = std::make_unique<MapReader>(bpf.map_stats_fd(), bpf.hot_keys_fd(), stat_total, model.maps(),
+                                         target::ProcFs());
+  c->slices_ = std::make_unique<SliceReader>(bpf.slice_sites_fd(), stat_total, model.slices(),
                                              [maps = c->maps_.get()](int pid) { return maps->symbols(pid); });
   c->ring_ = ring_buffer__new(bpf.events_fd(), &Collector::on_event, c.get(), nullptr);
   if (!c->ring_) return fail_errno(errno, "create ring buffer reader");

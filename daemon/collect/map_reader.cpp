@@ -22,8 +22,9 @@ constexpr size_t kMaxTables = 256;      // tables whose capacity is read
 // (its length may change without a growth); one that moved, at every poll.
 constexpr int64_t kShapeRefreshMs = 10'000;
 
-// Changes whenever any counter or attribute of the entry does (a sum: the
-// counters only grow, and a new map at the address has a new created_ns).
+// Changes whenever any field of the entry does: a sum of fields that only
+// grow (counters, flags set once, a map type going from 0 to known), and a
+// new map at the address has a new created_ns.
 uint64_t activity_of(const ha_map_stats& st) {
   uint64_t n = st.created_ns + st.inserts + st.evacuated_buckets + st.growth_refills + st.growth_bytes +
                st.growth_large + st.maptype + st.flags;
@@ -43,11 +44,11 @@ int64_t now_unix_ms() { return clock_ns(CLOCK_REALTIME) / 1'000'000; }
 
 }  // namespace
 
-MapReader::MapReader(int map_stats_fd, int hot_keys_fd, std::function<uint64_t()> keys_added,
+MapReader::MapReader(int map_stats_fd, int hot_keys_fd, std::function<uint64_t(ha_stat)> stat_total,
                      model::MapModel& model, target::ProcFs procfs)
     : map_stats_fd_(map_stats_fd),
       hot_keys_fd_(hot_keys_fd),
-      keys_added_(std::move(keys_added)),
+      stat_total_(std::move(stat_total)),
       model_(model),
       procfs_(std::move(procfs)) {}
 
@@ -162,28 +163,25 @@ void MapReader::poll() {
 }
 
 void MapReader::poll_maps(int64_t now_ms) {
+  const uint64_t added = stat_total_(HA_STAT_MAPS_ADDED);  // before the table (EvictionCount)
   bool complete = false;
   auto entries = read_all<ha_map_key, ha_map_stats>(map_stats_fd_, &complete);
-  std::map<MapKey, Seen> seen;
+  const uint64_t poll = ++polls_;
   for (const auto& [key, st] : entries) {
     int pid = static_cast<int>(key.tgid);
-    Seen now{activity_of(st), 0};
-    bool moved = true;
-    if (auto it = seen_maps_.find({pid, key.map}); it != seen_maps_.end()) {
-      now.shape_read_ms = it->second.shape_read_ms;
-      moved = it->second.activity != now.activity;
-    }
+    auto [it, fresh] = seen_maps_.try_emplace({pid, key.map});
+    SeenMap& seen = it->second;
+    const uint64_t activity = activity_of(st);
+    const bool moved = fresh || seen.activity != activity;
+    seen.activity = activity;
+    seen.poll = poll;
     // Most entries of a busy table did not change since the last poll: the
-    // model only needs to hear that (insert rates fall to zero), not the
-    // lookups of identity, parking and shape. An idle map still takes the
-    // full path every kShapeRefreshMs, when its shape is read again (its
-    // length moves without any counter while insert probes are off).
-    if (!moved && now_ms - now.shape_read_ms < kShapeRefreshMs) {
-      model_.unchanged(pid, key.map, now_ms);
-      seen.emplace(MapKey{pid, key.map}, now);
-      continue;
-    }
-    now.shape_read_ms = now_ms;
+    // model has their counts already, and the lookups of identity, parking
+    // and shape are skipped. An idle map still takes the full path every
+    // kShapeRefreshMs, when its shape is read again (its length moves
+    // without any counter while insert probes are off).
+    if (!moved && now_ms - seen.shape_read_ms < kShapeRefreshMs) continue;
+    seen.shape_read_ms = now_ms;
     MapSymbols* sym = symbols(pid);
     bool need = model_.needs_identity(pid, key.map, st.created_ns, st.maptype != 0);
     model::MapIdentity id;
@@ -191,31 +189,31 @@ void MapReader::poll_maps(int64_t now_ms) {
     model::MapShape sh;
     if (sym && !(st.flags & HA_MAP_ON_STACK) && !model_.parked(pid, key.map, st.created_ns)) sh = shape(*sym, key.map);
     model_.update(st.target_id, pid, key.map, st, need ? &id : nullptr, sh, now_ms);
-    seen.emplace(MapKey{pid, key.map}, now);
   }
-  if (complete) {
-    for (const auto& [k, s] : seen_maps_)
-      if (!seen.contains(k) && processes_.contains(k.first)) model_.map_evicted(k.first, k.second);
-  } else {
-    seen.merge(seen_maps_);  // the entries not read are kept as they were
-  }
-  seen_maps_ = std::move(seen);
+  if (!complete) return;  // an entry missing from a partial read is not gone
+  // Gone from the table, and not deleted here (process_exited forgets what
+  // it deletes): evicted. The model forgets those maps one by one.
+  uint64_t gone = std::erase_if(seen_maps_, [&](const auto& kv) {
+    if (kv.second.poll == poll) return false;
+    model_.map_evicted(kv.first.first, kv.first.second);
+    return true;
+  });
+  map_evictions_.counted(gone);
+  if (uint64_t n = map_evictions_.uncounted(added, entries.size())) model_.maps_evicted(n);
 }
 
 void MapReader::poll_keys() {
-  // Read before the table, so keys added meanwhile are never taken for evictions.
-  const uint64_t keys_added = keys_added_();
+  const uint64_t added = stat_total_(HA_STAT_HOT_KEYS_ADDED);  // before the table (EvictionCount)
   bool complete = false;
   auto entries = read_all<ha_hot_key_id, ha_hot_key>(hot_keys_fd_, &complete);
-  std::map<HotKeyId, uint64_t> counts;
+  const uint64_t poll = ++polls_;
   std::vector<std::pair<uint64_t, size_t>> deltas;  // (delta, entry)
   for (size_t i = 0; i < entries.size(); i++) {
     const auto& [id, hk] = entries[i];
-    HotKeyId k{static_cast<int>(id.tgid), id.map, id.hash};
-    uint64_t before = 0;
-    if (auto it = key_counts_.find(k); it != key_counts_.end()) before = it->second;
-    counts[k] = hk.count;
-    if (hk.count > before) deltas.emplace_back(hk.count - before, i);
+    SeenKey& seen = seen_keys_[{static_cast<int>(id.tgid), id.map, id.hash}];
+    if (hk.count > seen.count) deltas.emplace_back(hk.count - seen.count, i);
+    seen.count = hk.count;
+    seen.poll = poll;
   }
   // Heaviest first: a key new to the top-K then takes a free slot, with an
   // exact count, before the light ones fill the rest.
@@ -225,19 +223,9 @@ void MapReader::poll_keys() {
     model::CapturedKey key{static_cast<ha_key_kind>(hk.kind), hk.len, {hk.bytes, sizeof hk.bytes}};
     model_.hot_key(static_cast<int>(id.tgid), id.map, id.hash, delta, key);
   }
-  if (complete) {
-    // Every entry ever added is held, was deleted here, or was evicted. A
-    // key added while the table was read may be held but not yet counted
-    // as added: the figure can lag, never run ahead, and stays monotonic.
-    uint64_t accounted = entries.size() + keys_deleted_;
-    if (keys_added > accounted && keys_added - accounted > keys_evicted_) {
-      model_.keys_evicted(keys_added - accounted - keys_evicted_);
-      keys_evicted_ = keys_added - accounted;
-    }
-  } else {
-    counts.merge(key_counts_);  // the entries not read are kept as they were
-  }
-  key_counts_ = std::move(counts);
+  if (!complete) return;  // an entry missing from a partial read is not gone
+  std::erase_if(seen_keys_, [&](const auto& kv) { return kv.second.poll != poll; });
+  if (uint64_t n = key_evictions_.uncounted(added, entries.size())) model_.keys_evicted(n);
 }
 
 void MapReader::on_event(const ha_event_map& ev, const ha_map_stats* reused) {
@@ -291,18 +279,16 @@ void MapReader::process_exited(int pid) {
   gc_started_.erase(pid);
   // Free the kernel's slots, which that poll has just listed (the process
   // adds no more); no count is lost, the model has the poll's counts.
-  std::erase_if(seen_maps_, [&](const auto& kv) {
-    if (kv.first.first != pid) return false;
-    ha_map_key key{static_cast<uint32_t>(pid), 0, kv.first.second};
-    bpf_map_delete_elem(map_stats_fd_, &key);
-    return true;
-  });
-  std::erase_if(key_counts_, [&](const auto& kv) {
-    if (std::get<0>(kv.first) != pid) return false;
-    ha_hot_key_id id{static_cast<uint32_t>(pid), 0, std::get<1>(kv.first), std::get<2>(kv.first)};
-    if (bpf_map_delete_elem(hot_keys_fd_, &id) == 0) keys_deleted_++;
-    return true;
-  });
+  auto maps = seen_maps_.lower_bound({pid, 0});
+  for (; maps != seen_maps_.end() && maps->first.first == pid; maps = seen_maps_.erase(maps)) {
+    ha_map_key key{static_cast<uint32_t>(pid), 0, maps->first.second};
+    if (bpf_map_delete_elem(map_stats_fd_, &key) == 0) map_evictions_.deleted();
+  }
+  auto keys = seen_keys_.lower_bound({pid, 0, 0});
+  for (; keys != seen_keys_.end() && std::get<0>(keys->first) == pid; keys = seen_keys_.erase(keys)) {
+    ha_hot_key_id id{static_cast<uint32_t>(pid), 0, std::get<1>(keys->first), std::get<2>(keys->first)};
+    if (bpf_map_delete_elem(hot_keys_fd_, &id) == 0) key_evictions_.deleted();
+  }
 }
 
 }  // namespace hotalloc::collect

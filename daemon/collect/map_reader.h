@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bpf/hotalloc.h"
+#include "collect/bpf_table.h"
 #include "model/maps.h"
 #include "collect/map_symbols.h"
 #include "heapprof/symbolizer.h"
@@ -29,8 +30,9 @@ namespace hotalloc::collect {
 
 class MapReader {
  public:
-  // `keys_added`: the kernel's count of the hot_keys entries it added.
-  MapReader(int map_stats_fd, int hot_keys_fd, std::function<uint64_t()> keys_added, model::MapModel& model,
+  // `stat_total` reads one of the BPF side's counters (the entries it
+  // added to each table, for EvictionCount).
+  MapReader(int map_stats_fd, int hot_keys_fd, std::function<uint64_t(ha_stat)> stat_total, model::MapModel& model,
             target::ProcFs procfs);
 
   void poll();
@@ -60,23 +62,30 @@ class MapReader {
 
   int map_stats_fd_;
   int hot_keys_fd_;
-  std::function<uint64_t()> keys_added_;
+  std::function<uint64_t(ha_stat)> stat_total_;
   model::MapModel& model_;
   target::ProcFs procfs_;
   std::map<BinaryKey, std::shared_ptr<const target::GoBinary>> binaries_;
   heapprof::SymbolizerCache symbolizers_;
   std::map<int, std::unique_ptr<MapSymbols>> processes_;
   std::set<int> unreadable_;  // pids whose symbols could not be opened
-  // Maps seen at the last poll: their counters' sum, and when their shape was last read.
-  struct Seen {
-    uint64_t activity = 0;
-    int64_t shape_read_ms = 0;
+  // The kernel's entries as of the polls that read them, updated in place;
+  // `poll` is the last poll that found the entry. After a complete read,
+  // those the poll did not find are gone.
+  struct SeenMap {
+    uint64_t activity = 0;       // a sum of its counters: changes when any does
+    int64_t shape_read_ms = 0;   // its last full update (and shape read)
+    uint64_t poll = 0;
   };
-  std::map<MapKey, Seen> seen_maps_;
-  std::map<HotKeyId, uint64_t> key_counts_;  // last count seen per kernel entry
-  uint64_t keys_deleted_ = 0;                // hot_keys entries this reader deleted
-  uint64_t keys_evicted_ = 0;                // by the kernel, as of the last complete read
-  std::map<int, uint64_t> gc_started_;       // pid -> ktime of its last gcStart
+  struct SeenKey {
+    uint64_t count = 0;
+    uint64_t poll = 0;
+  };
+  std::map<MapKey, SeenMap> seen_maps_;
+  std::map<HotKeyId, SeenKey> seen_keys_;
+  uint64_t polls_ = 0;
+  EvictionCount map_evictions_, key_evictions_;
+  std::map<int, uint64_t> gc_started_;  // pid -> ktime of its last gcStart
   // Timeline events wait for the poll after them, which knows their maps.
   std::vector<std::pair<model::TimelineEvent, uint64_t>> pending_;
   int64_t realtime_minus_monotonic_ns_ = 0;

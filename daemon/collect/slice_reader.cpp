@@ -4,11 +4,15 @@
 
 namespace hotalloc::collect {
 
-SliceReader::SliceReader(int slice_sites_fd, model::SliceModel& model, std::function<MapSymbols*(int)> symbols)
-    : fd_(slice_sites_fd), model_(model), symbols_(std::move(symbols)) {}
+SliceReader::SliceReader(int slice_sites_fd, std::function<uint64_t(ha_stat)> stat_total, model::SliceModel& model,
+                         std::function<MapSymbols*(int)> symbols)
+    : fd_(slice_sites_fd), stat_total_(std::move(stat_total)), model_(model), symbols_(std::move(symbols)) {}
 
-void SliceReader::poll() {
-  for (const auto& [key, site] : read_all<ha_slice_site_key, ha_slice_site>(fd_)) {
+void SliceReader::read(int exited_pid) {
+  const uint64_t added = stat_total_(HA_STAT_SLICE_SITES_ADDED);  // before the table (EvictionCount)
+  bool complete = false;
+  const auto entries = read_all<ha_slice_site_key, ha_slice_site>(fd_, &complete);
+  for (const auto& [key, site] : entries) {
     int pid = static_cast<int>(key.tgid);
     if (!model_.needs_identity(pid, key.pc, key.caller)) {
       model_.update(site.target_id, pid, key.pc, key.caller, site, nullptr);
@@ -31,12 +35,11 @@ void SliceReader::poll() {
     if (id.site.empty()) id.site = fmt::format("pc:{:#x}", key.pc);
     model_.update(site.target_id, pid, key.pc, key.caller, site, &id);
   }
-}
-
-void SliceReader::process_exited(int pid) {
-  poll();
-  for (const auto& [key, site] : read_all<ha_slice_site_key, ha_slice_site>(fd_))
-    if (static_cast<int>(key.tgid) == pid) bpf_map_delete_elem(fd_, &key);
+  if (complete)
+    if (uint64_t n = evictions_.uncounted(added, entries.size())) model_.sites_evicted(n);
+  // The process adds no more: its entries, just read, are freed.
+  for (const auto& [key, site] : entries)
+    if (static_cast<int>(key.tgid) == exited_pid && bpf_map_delete_elem(fd_, &key) == 0) evictions_.deleted();
 }
 
 }  // namespace hotalloc::collect

@@ -109,10 +109,11 @@ void MapModel::update(uint32_t target, int pid, uint64_t address, const ha_map_s
                       const MapIdentity* identity, const MapShape& shape, int64_t now_ms) {
   Record* r = find(pid, address);
   if (r && r->created_ns != stats.created_ns) {
-    // A new map at the address, whose predecessor's end the ring buffer did
-    // not report: what it counted since the last poll is lost.
+    // A new map at the address, whose predecessor's end was not reported:
+    // what it counted since the last poll is lost, and counted where it was
+    // lost (the ring buffer's drop of its reuse event, or the kernel table's
+    // eviction of its entry).
     forget(targets_[r->target], r->id);
-    kernel_map_evictions_++;
     r = nullptr;
   }
   if (!r) {
@@ -136,7 +137,6 @@ void MapModel::update(uint32_t target, int pid, uint64_t address, const ha_map_s
   }
   route(t, r->identity.site, stats, r->last);
   if (activity(delta(stats, r->last))) r->last_active_ms = now_ms;
-  update_rate(*r, stats.inserts, now_ms);
   r->last = stats;
   r->flags = stats.flags;
   if (shape.known) r->shape = shape;
@@ -144,15 +144,12 @@ void MapModel::update(uint32_t target, int pid, uint64_t address, const ha_map_s
   if (t.records.size() > limits_.maps_per_target) park_least_active(t);
 }
 
-void MapModel::unchanged(int pid, uint64_t address, int64_t now_ms) {
-  if (Record* r = find(pid, address)) update_rate(*r, r->last.inserts, now_ms);
-}
-
-void MapModel::update_rate(Record& r, uint64_t inserts, int64_t now_ms) {
+void MapModel::update_rate(Record& r, int64_t now_ms) {
   if (now_ms - r.rate_since_ms < 1000) return;
-  r.inserts_per_second = double(sub(inserts, r.rate_since_inserts)) * 1000.0 / double(now_ms - r.rate_since_ms);
+  r.inserts_per_second =
+      double(sub(r.last.inserts, r.rate_since_inserts)) * 1000.0 / double(now_ms - r.rate_since_ms);
   r.rate_since_ms = now_ms;
-  r.rate_since_inserts = inserts;
+  r.rate_since_inserts = r.last.inserts;
 }
 
 // Parks the least recently active tenth of the records at once, so that a
@@ -365,7 +362,10 @@ std::shared_ptr<const MapsSnapshot> MapModel::publish(int64_t now_ms) {
     for (const auto& [site, keys] : t.hot_keys)
       for (const auto& [key, n] : keys) v.hot_keys.push_back({site, key, n});
     if (limits_.hot_keys_per_map > 0) v.hot_keys.push_back({kOther, kOtherKey, t.other_key_inserts});
-    for (const auto& [id, r] : t.records) {
+    for (auto& [id, r] : t.records) {
+      // Here, not at update: a map whose counters stopped is not updated,
+      // and its rate must still fall to zero.
+      update_rate(r, now_ms);
       MapView m;
       m.id = r.id;
       m.pid = r.pid;

@@ -159,15 +159,16 @@ class MapModel {
   // replaces what the model knew (its site stays); `shape` when known.
   void update(uint32_t target, int pid, uint64_t address, const ha_map_stats& stats, const MapIdentity* identity,
               const MapShape& shape, int64_t now_ms);
-  // The map at (pid, address) counted nothing since its last update.
-  void unchanged(int pid, uint64_t address, int64_t now_ms);
   // A map's final counters: its address was reused by a new map.
   void retire(uint32_t target, int pid, uint64_t address, const ha_map_stats& final_stats, int64_t now_ms);
   // The kernel's entry of the map at (pid, address) disappeared with no
   // known end (an LRU eviction): the model forgets the map too, and should
   // it come back, it is a new map counting from zero, as the kernel's is.
   void map_evicted(int pid, uint64_t address);
-  // `n` hot-key entries disappeared likewise.
+  // `n` more map entries evicted, of maps the model never listed or that
+  // came and went between two polls.
+  void maps_evicted(uint64_t n) { kernel_map_evictions_ += n; }
+  // `n` hot-key entries evicted by the kernel.
   void keys_evicted(uint64_t n) { kernel_key_evictions_ += n; }
   // The process is gone: its maps go too (their counts stay in the series).
   void process_exited(int pid);
@@ -233,7 +234,7 @@ class MapModel {
   void forget(TargetState& t, uint64_t id);
   void park_least_active(TargetState& t);
   // Inserts per second over the last second or more.
-  void update_rate(Record& r, uint64_t inserts, int64_t now_ms);
+  void update_rate(Record& r, int64_t now_ms);
   void promote(TargetState& t);
   std::string key_label(uint64_t key_hash, const std::string& decoded) const;
   void push(TimelineEvent ev);

@@ -110,9 +110,11 @@ SnapshotPtr Model::publish(int64_t now_unix_ms) {
   s->daemon = daemon_;
   s->maps = maps_.publish(now_unix_ms);
   s->slices = slices_.publish();
-  // Counts lost when the kernel's LRU tables evicted an entry before a poll.
+  // Entries the kernel's LRU tables evicted: what they counted since the
+  // daemon's last read of them is lost.
   s->drops["map_evicted"] = s->maps->kernel_map_evictions;
   s->drops["hot_key_evicted"] = s->maps->kernel_key_evictions;
+  s->drops["slice_site_evicted"] = s->slices->kernel_evictions;
   std::lock_guard lock(latest_mu_);
   latest_ = s;
   return s;

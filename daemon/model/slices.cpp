@@ -1,6 +1,7 @@
 #include "model/slices.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace hotalloc::model {
 namespace {
@@ -18,16 +19,16 @@ void SliceModel::update(uint32_t target, int pid, uint64_t pc, uint64_t caller, 
                         const SliceIdentity* identity) {
   auto [it, fresh] = index_.try_emplace({pid, pc, caller});
   Source& src = it->second;
-  TargetState& t = targets_[target];
+  // Most entries did not change since the last poll (the tier may even be off).
+  if (!fresh && std::memcmp(&now, &src.last, sizeof now) == 0) return;
   if (fresh) {
-    src.target = target;
-    src.site = label_of(identity, "?");
+    if (identity) src.identity = *identity;
+    src.identity.site = label_of(identity, "?");
   }
-  SliceSite& s = t.sites[src.site].view;
-  if (s.identity.site.empty()) {
-    if (identity) s.identity = *identity;
-    s.identity.site = src.site;
-  }
+  // The site's record may have been dropped by bound() since: it comes back
+  // with the identity its source keeps.
+  SliceSite& s = targets_[target].sites[src.identity.site].view;
+  if (s.identity.site.empty()) s.identity = src.identity;
   const ha_slice_site& before = src.last;
   // LRU eviction in the kernel restarts an entry from zero: count it afresh.
   bool restarted = now.growths < before.growths;
@@ -103,6 +104,7 @@ std::shared_ptr<const SlicesSnapshot> SliceModel::publish() {
     out.series = t.series;
     out.sites_forgotten = t.sites_forgotten;
   }
+  snap->kernel_evictions = kernel_evictions_;
   return snap;
 }
 

@@ -60,6 +60,7 @@ struct TargetSlices {
 
 struct SlicesSnapshot {
   std::map<uint32_t, TargetSlices> targets;
+  uint64_t kernel_evictions = 0;  // slice_sites entries the kernel evicted
 };
 
 class SliceModel {
@@ -75,13 +76,14 @@ class SliceModel {
               const SliceIdentity* identity);
   // The process is gone; what it counted stays in its sites.
   void process_exited(int pid);
+  // `n` more slice_sites entries evicted by the kernel.
+  void sites_evicted(uint64_t n) { kernel_evictions_ += n; }
 
   std::shared_ptr<const SlicesSnapshot> publish();
 
  private:
   struct Source {
-    uint32_t target = 0;
-    std::string site;
+    SliceIdentity identity;  // its site label is never empty
     ha_slice_site last{};
   };
   struct Site {
@@ -101,6 +103,7 @@ class SliceModel {
   SliceLimits limits_;
   std::map<uint32_t, TargetState> targets_;
   std::map<std::tuple<int, uint64_t, uint64_t>, Source> index_;  // (pid, pc, caller)
+  uint64_t kernel_evictions_ = 0;
 };
 
 }  // namespace hotalloc::model
