@@ -303,10 +303,8 @@ void Daemon::on_process_seen(int pid, uint32_t target_id) { targets_->on_process
 void Daemon::on_exec(int pid) {
   if (!discovery_) return;
   // A traced process that execs runs another program: what it was traced
-  // as is over. The new program is attached before the old image's links
-  // are closed (that takes long, and a short program would be over by then).
-  std::vector<probes::Link> old_image;
-  if (std::ranges::count(targets_->discovered_pids(), pid) > 0) old_image = targets_->remove(discovered_spec(pid));
+  // as is over (its old image's links close off the loop: LinkCloser).
+  if (std::ranges::count(targets_->discovered_pids(), pid) > 0) targets_->remove(discovered_spec(pid));
   if (auto id = discovery_->examine(pid, true))
     if (!targets_->add(discovered_spec(id->pid))) discovery_->refuse_binary(*id);
 }

@@ -7,7 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <iterator>
+#include <utility>
 #include <set>
 
 #include "target/runtime_layout.h"
@@ -248,12 +248,16 @@ bool TargetManager::add(const TargetSpec& spec) {
   return true;
 }
 
-std::vector<probes::Link> TargetManager::remove(const TargetSpec& spec) {
+void TargetManager::retire_links(Attachment& a) {
+  closer_.close(std::exchange(a.links, {}));
+  closer_.close(std::exchange(a.insert_links, {}));
+}
+
+void TargetManager::remove(const TargetSpec& spec) {
   const std::string text = spec.text();
   const bool per_process = spec.kind != TargetSpec::Kind::exe;
   std::set<uint32_t> affected;
   bool whole_binary_gone = false;
-  std::vector<probes::Link> unfireable;
   // Destroying the attachments detaches their links, and only theirs.
   std::erase_if(attachments_, [&](Attachment& a) {
     if (a.spec != text || (per_process && a.pid != spec.pid)) return false;
@@ -263,10 +267,8 @@ std::vector<probes::Link> TargetManager::remove(const TargetSpec& spec) {
       // A pid-filtered attachment's links fire only while that process runs
       // this binary: after an exec of another one (or its exit) they cannot.
       auto id = procfs_.identity(a.pid);
-      if (!id || BinaryKey{static_cast<dev_t>(id->exe_dev), static_cast<ino_t>(id->exe_ino)} != a.binary) {
-        std::ranges::move(a.links, std::back_inserter(unfireable));
-        std::ranges::move(a.insert_links, std::back_inserter(unfireable));
-      }
+      if (!id || BinaryKey{static_cast<dev_t>(id->exe_dev), static_cast<ino_t>(id->exe_ino)} != a.binary)
+        retire_links(a);
     }
     return true;
   });
@@ -301,7 +303,6 @@ std::vector<probes::Link> TargetManager::remove(const TargetSpec& spec) {
           orphans.push_back(s);
     for (const auto& s : orphans) add_process(s);
   }
-  return unfireable;
 }
 
 std::vector<int> TargetManager::discovered_pids() const {
@@ -370,7 +371,11 @@ void TargetManager::handle_exits() {
     untrack(pid);
 
     // A pid-filtered attachment has nothing left to trace.
-    std::erase_if(attachments_, [&](const Attachment& a) { return a.pid == pid; });
+    std::erase_if(attachments_, [&](Attachment& a) {
+      if (a.pid != pid) return false;
+      retire_links(a);
+      return true;
+    });
     Target& t = targets_.at(target);
     bool attached = false;
     for (const auto& a : attachments_) attached |= a.target == target;

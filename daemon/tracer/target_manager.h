@@ -28,6 +28,7 @@
 #include "probes/hooks.h"
 #include "target/go_binary.h"
 #include "target/procfs.h"
+#include "tracer/link_closer.h"
 #include "tracer/target_spec.h"
 
 namespace hotalloc::tracer {
@@ -52,14 +53,7 @@ class TargetManager final {
   // Stops tracing what `spec` selected: its attachments are detached and the
   // processes no other attachment covers are retired (their counts stay in
   // their target). A target left with no spec is `detached`.
-  //
-  // Closing a uprobe link waits for RCU grace periods (about 1.4 s for the
-  // links of one attachment), so a process that exec'd another program is
-  // better attached as that program first: the links of its old image,
-  // which can no longer fire, are then returned open for the caller to
-  // close afterwards. Links of a process that still runs the image are
-  // always closed here, before it is retired.
-  std::vector<probes::Link> remove(const TargetSpec& spec);
+  void remove(const TargetSpec& spec);
   // The discovered processes being traced.
   std::vector<int> discovered_pids() const;
 
@@ -120,6 +114,11 @@ class TargetManager final {
   void publish(Target& t);
   const Attachment* covering_attachment(const BinaryKey& key, int pid) const;
   Status attach_tier(Attachment& a, probes::Tier tier, std::vector<probes::Link>& out);
+  // Hands `a`'s links, which can no longer fire (its process exited or runs
+  // another program), to the closer thread. Links that may still fire are
+  // closed on the loop, before their process is retired: a hit after that
+  // would give it a kernel slot again.
+  void retire_links(Attachment& a);
   void mark_insert_probes(Target& t);
   // Drops the binaries no attachment or process uses.
   void forget_unused_binaries();
@@ -136,6 +135,7 @@ class TargetManager final {
   std::vector<Attachment> attachments_;
   std::map<int, Process> processes_;
   bool inserts_on_ = false;
+  LinkCloser closer_;  // declared last, destroyed first: closes what it holds while the rest is there
 };
 
 }  // namespace hotalloc::tracer
