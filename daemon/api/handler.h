@@ -37,8 +37,8 @@ class Backend {
   virtual model::SnapshotPtr snapshot(std::chrono::milliseconds max_age) = 0;
 };
 
-// The answer to a request whose reply comes in parts (pprof chunks, events
-// --follow): partial replies, then one that ends the stream (framed with a
+// The answer to a request whose reply comes in parts (pprof chunks):
+// partial replies, then one that ends the stream (framed with a
 // ReplyStream). The transport pulls replies while the client keeps up, so
 // a large answer is produced no faster than it is read, and it answers that
 // client's next request only after the stream has ended.

@@ -29,8 +29,10 @@ struct CapturedKey {
 // bytes of the key, with "…" when cut), numbers in decimal, the rest hex.
 std::string decode_key(const CapturedKey& key, GoKind key_kind, size_t max_chars = HA_HOT_KEY_BYTES);
 
-// A label value for Prometheus: printable ASCII only, at most `max_bytes`
-// bytes (cut keys end in "…" within that budget's count of bytes).
+// A label value for Prometheus: the bytes 0x20-0x7e of `decoded`, at most
+// `max_bytes` of them. Every other byte is dropped, so the "…" that
+// decode_key puts on a cut key, and any non-ASCII character, do not appear,
+// and a label cut at `max_bytes` has no mark.
 std::string metric_key_label(const std::string& decoded, size_t max_bytes);
 
 // The redacted label: "h:" and 8 hex digits of the key's hash.

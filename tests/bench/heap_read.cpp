@@ -1,6 +1,6 @@
 // What reading a process's sampled heap profile costs the daemon: the first
 // read (every bucket's header and stack) and the steady reads after it
-// (records only), for `tools/bench.sh` and the README.
+// (records only), for the README (run by hand; `make bench` does not run it).
 //
 //   heap_read PID [READS]
 #include <chrono>
