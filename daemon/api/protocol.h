@@ -34,7 +34,7 @@ enum class ErrorCode {
   invalid_params,
   permission_denied,  // an admin method from a non-admin peer
   target_not_found,
-  not_attached,  // the target exists but the probes the method needs are not attached
+  not_attached,  // the target exists but has nothing the method can read (pprof: no heap profile)
   busy,          // too many clients
   request_too_large,
   internal,

@@ -141,11 +141,11 @@ void add_hotkeys(CLI::App& app, Invocation& chosen) {
     return p;
   };
   CLI::App* sub = app.add_subcommand("hotkeys", "The most inserted keys per map, with counts and share");
-  sub->add_option("--target,-t", a->target, "The target (needed when several are traced)");
+  sub->add_option("--target,-t", a->target, "The target (needed when targets of several names are traced)");
   sub->add_option("--map", a->map, "Only the map with this id (see `maps`)");
   sub->add_option("--limit,-n", a->limit, "Keys per map")->capture_default_str();
   sub->add_option("--for", a->for_text,
-                  "Turn insert probes on for this long (5s, 500ms; an admin request) and report that window")
+                  "Turn insert probes on for this long, in whole seconds (5s, 1m; 500ms becomes 1s; an admin request) and report that window")
       ->check([](const std::string& s) {
         return tracer::parse_duration_ms(s) ? std::string() : "expected a duration like 5s or 500ms";
       });

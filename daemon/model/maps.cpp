@@ -171,7 +171,7 @@ void MapModel::park_least_active(TargetState& t) {
     if (parked_.size() >= kMaxParked) parked_.erase(parked_.begin());
     parked_[{r.pid, r.address}] = Parked{r.target, r.created_ns, r.identity.site, r.last};
     forget(t, r.id);
-    t.maps_forgotten++;
+    t.maps_parked++;
   }
 }
 
@@ -358,7 +358,7 @@ std::shared_ptr<const MapsSnapshot> MapModel::publish(int64_t now_ms) {
     promote(t);
     TargetMaps& v = s->targets[tid];
     v.sites = t.sites;
-    v.maps_forgotten = t.maps_forgotten;
+    v.maps_parked = t.maps_parked;
     for (const auto& [site, keys] : t.hot_keys)
       for (const auto& [key, n] : keys) v.hot_keys.push_back({site, key, n});
     if (limits_.hot_keys_per_map > 0) v.hot_keys.push_back({kOther, kOtherKey, t.other_key_inserts});

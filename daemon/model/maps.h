@@ -116,7 +116,7 @@ struct TargetMaps {
   std::vector<MapView> maps;  // most active first
   std::map<std::string, SiteTotals> sites;  // exported sites and "other"
   std::vector<HotKeySeries> hot_keys;
-  uint64_t maps_forgotten = 0;  // records dropped to stay within maps_per_target
+  uint64_t maps_parked = 0;  // records parked to stay within maps_per_target (still counted for their site)
 };
 
 struct KeyWindow {
@@ -212,7 +212,7 @@ class MapModel {
     // site -> key label -> inserts (exported), "__other__" included
     std::map<std::string, std::map<std::string, uint64_t>> hot_keys;
     uint64_t other_key_inserts = 0;  // sites without hot-key series
-    uint64_t maps_forgotten = 0;
+    uint64_t maps_parked = 0;
     uint64_t last_refills = 0;
     int64_t last_refills_ms = 0;
     double refill_rate = 0;  // per second, smoothed

@@ -191,7 +191,7 @@ TEST_P(MapsTest, MillionDistinctKeysStayBounded) {
   auto status = daemon_->call("status");
   ASSERT_TRUE(status) << status.error().message;
   EXPECT_GT(status->at("drops").value("hot_key_evicted", 0), 0) << "evictions of the kernel's key table are counted";
-  // README "Maps": the model and kernel tables are bounded (~40 MiB with a 1,000-map cap).
+  // README "Maps" (Bounds): the model and kernel tables are bounded; the daemon stays under 200 MiB.
   if (memory_bound_applies("the 200 MiB bound on the daemon's VmRSS")) {
     EXPECT_LE(proc_status_kib(daemon_->process().pid(), "VmRSS"), 200 * 1024) << "daemon RSS";
   }

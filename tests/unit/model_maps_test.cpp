@@ -152,7 +152,7 @@ TEST(MapModel, ForgetsLeastActiveMapsBeyondItsBound) {
   for (uint64_t i = 0; i < 10; i++) m.update(1, 10, 0x1000 + i, stats(i + 1, 1), nullptr, {}, int64_t(1000 + i));
   auto s = m.publish(2000);
   EXPECT_EQ(s->targets.at(1).maps.size(), 3u);
-  EXPECT_EQ(s->targets.at(1).maps_forgotten, 7u);
+  EXPECT_EQ(s->targets.at(1).maps_parked, 7u);
   EXPECT_EQ(s->targets.at(1).sites.at("other").growths[HA_GROWTH_GROW], 10u);  // nothing lost from the series
 }
 
@@ -167,7 +167,7 @@ TEST(MapModel, ParkedMapsKeepCountingWithoutComingBack) {
       m.update(1, 10, 0x1000 + i, stats(i + 1, 1 + uint64_t(poll == 4)), nullptr, {}, int64_t(1000 * poll + i));
   auto s = m.publish(9000);
   EXPECT_EQ(s->targets.at(1).maps.size(), 3u);
-  EXPECT_EQ(s->targets.at(1).maps_forgotten, 7u) << "parked once, not at every collection";
+  EXPECT_EQ(s->targets.at(1).maps_parked, 7u) << "parked once, not at every collection";
   EXPECT_EQ(s->targets.at(1).sites.at("other").growths[HA_GROWTH_GROW], 20u) << "each map grew twice";
   EXPECT_TRUE(m.parked(10, 0x1000, 1));
   EXPECT_FALSE(m.needs_identity(10, 0x1000, 1, true)) << "a parked map's identity is not read again";
