@@ -36,7 +36,7 @@ enum ha_probe {
 	HA_PROBE_RELEASE_ALL,   /* runtime.(*mcache).releaseAll */
 	HA_PROBE_ALLOC_LARGE,   /* runtime.(*mcache).allocLarge */
 	/* Maps, always on (bpf/maps.bpf.c). */
-	HA_PROBE_MAKEMAP_RET,        /* RET of runtime.makemap, makemap_small */
+	HA_PROBE_MAKEMAP,            /* runtime.makemap, makemap_small: the hash-seed call, or RET */
 	HA_PROBE_HASH_GROW,          /* runtime.hashGrow (classic) */
 	HA_PROBE_EVACUATE,           /* runtime.evacuate{,_fast32,_fast64,_faststr} (classic) */
 	HA_PROBE_GROW_TO_SMALL,      /* maps.(*Map).growToSmall (swiss) */
@@ -95,11 +95,13 @@ enum ha_stat {
 #define HA_COOKIE_TARGET_SHIFT 16
 #define HA_COOKIE_PROBE_SHIFT 32
 #define HA_COOKIE_FLAGS_SHIFT 40
-#define HA_COOKIE(layout, target, probe, flags)                               \
+#define HA_COOKIE_SLOT_SHIFT 48
+#define HA_COOKIE(layout, target, probe, flags, slot)                         \
 	(((__u64)(layout) & 0xffff) << HA_COOKIE_LAYOUT_SHIFT |               \
 	 ((__u64)(target) & 0xffff) << HA_COOKIE_TARGET_SHIFT |               \
 	 ((__u64)(probe) & 0xff) << HA_COOKIE_PROBE_SHIFT |                   \
-	 ((__u64)(flags) & 0xff) << HA_COOKIE_FLAGS_SHIFT)
+	 ((__u64)(flags) & 0xff) << HA_COOKIE_FLAGS_SHIFT |                   \
+	 ((__u64)(slot) & 0xffff) << HA_COOKIE_SLOT_SHIFT)
 
 enum ha_site_flags {
 	/*
@@ -108,6 +110,11 @@ enum ha_site_flags {
 	 * its prologue, so that hit must be dropped to count each call once.
 	 */
 	HA_SITE_STACK_CHECK_BRANCH = 1 << 0,
+	/*
+	 * The probe sits on a call across which the function keeps the value
+	 * the program reads in a stack slot, at SP plus the cookie's slot.
+	 */
+	HA_SITE_STACK_SLOT = 1 << 1,
 };
 
 /* Struct offsets of one Go runtime build, written by the daemon. */

@@ -26,17 +26,27 @@ static __always_inline bool any_counts(const struct ha_map_stats *st)
 }
 
 /*
- * RET of runtime.makemap / makemap_small: the new map is the result and
- * [SP] the creation site. An address that held a map with counts belongs to
- * a new map now: the old one's last counts go to the daemon first.
+ * runtime.makemap / makemap_small, where the new map is made: at the call
+ * that seeds its hash (HA_SITE_STACK_SLOT: the map in a stack slot, the
+ * creation site one frame up), or at a RET (the map is the result and [SP]
+ * the creation site). An address that held a map with counts belongs to a
+ * new map now: the old one's last counts go to the daemon first.
  */
 SEC("uprobe")
 int map_created(struct pt_regs *ctx)
 {
 	struct probe_ctx pc;
-	if (!probe_enter(ctx, HA_PROBE_MAKEMAP_RET, &pc))
+	if (!probe_enter(ctx, HA_PROBE_MAKEMAP, &pc))
 		return 0;
-	__u64 map = GO_ARG1(ctx);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 map, site;
+	if ((cookie >> HA_COOKIE_FLAGS_SHIFT) & HA_SITE_STACK_SLOT) {
+		map = read_user_u64(GO_SP(ctx) + ((cookie >> HA_COOKIE_SLOT_SHIFT) & 0xffff));
+		site = go_caller_return_address(ctx, 1);
+	} else {
+		map = GO_ARG1(ctx);
+		site = go_return_address(ctx);
+	}
 	if (!map)
 		return 0;
 	struct ha_map_key key = {.tgid = pc.tgid, .map = map};
@@ -51,7 +61,7 @@ int map_created(struct pt_regs *ctx)
 	}
 	struct ha_map_stats st = {};
 	st.created_ns = bpf_ktime_get_ns();
-	st.site_pc = go_return_address(ctx);
+	st.site_pc = site;
 	st.target_id = pc.target_id;
 	st.layout_id = pc.layout_id;
 	/* makemap gets a stack header from the compiler for non-escaping hinted maps. */

@@ -28,7 +28,7 @@ const char* probe_name(ha_probe probe) {
     case HA_PROBE_REFILL: return "refill";
     case HA_PROBE_RELEASE_ALL: return "release_all";
     case HA_PROBE_ALLOC_LARGE: return "alloc_large";
-    case HA_PROBE_MAKEMAP_RET: return "makemap_ret";
+    case HA_PROBE_MAKEMAP: return "makemap";
     case HA_PROBE_HASH_GROW: return "hash_grow";
     case HA_PROBE_EVACUATE: return "evacuate";
     case HA_PROBE_GROW_TO_SMALL: return "grow_to_small";
@@ -82,7 +82,7 @@ bpf_program* BpfObjects::program(ha_probe probe) const {
     case HA_PROBE_REFILL: return skel_->progs.mcache_refill;
     case HA_PROBE_RELEASE_ALL: return skel_->progs.mcache_release_all;
     case HA_PROBE_ALLOC_LARGE: return skel_->progs.mcache_alloc_large;
-    case HA_PROBE_MAKEMAP_RET: return skel_->progs.map_created;
+    case HA_PROBE_MAKEMAP: return skel_->progs.map_created;
     case HA_PROBE_HASH_GROW: return skel_->progs.classic_hash_grow;
     case HA_PROBE_EVACUATE: return skel_->progs.classic_evacuate;
     case HA_PROBE_GROW_TO_SMALL: return skel_->progs.swiss_grow_to_small;

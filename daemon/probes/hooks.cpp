@@ -9,6 +9,11 @@ CpuArch cpu_arch(target::Arch a) {
   return a == target::Arch::arm64 ? CpuArch::arm64 : CpuArch::x86_64;
 }
 
+// Where a new map's hash seed comes from: runtime.rand (Go 1.22, 1.23),
+// reached as internal/runtime/maps.rand from 1.24 on. Up to 1.21 fastrand
+// is inlined into the map constructors, leaving no call to probe.
+constexpr std::string_view kMapSeedSources[] = {"runtime.rand", "internal/runtime/maps.rand"};
+
 // Where `hook`'s probes go in its function `fn`.
 Result<std::vector<Site>> hook_sites(const HookSpec& hook, const target::GoBinary& binary,
                                      const target::FunctionInfo& fn) {
@@ -20,6 +25,17 @@ Result<std::vector<Site>> hook_sites(const HookSpec& hook, const target::GoBinar
       auto callee = binary.function(hook.callee);
       if (!callee) return fail("{} not found", hook.callee);
       return call_sites(arch, fn.code, fn.address, callee->address);
+    }
+    case HookSite::map_seed_call: {
+      std::vector<uint64_t> sources;
+      for (std::string_view name : kMapSeedSources)
+        if (auto source = binary.function(name)) sources.push_back(source->address);
+      auto site = pointer_across_call_site(arch, fn.code, fn.address, sources);
+      if (site) return std::vector<Site>{std::move(*site)};
+      auto rets = return_sites(arch, fn.code, fn.address);
+      if (rets)
+        for (Site& ret : *rets) ret.note = "no hash-seed call to probe: " + site.error().message;
+      return rets;
     }
     case HookSite::prologue:
       break;

@@ -16,9 +16,12 @@
 namespace hotalloc::probes {
 
 // Where in the function a hook's probes go: one at the prologue (see
-// placement.h), one on each return instruction, to read a result, or one on
-// each call of `callee`, to read what the function passes it.
-enum class HookSite { prologue, returns, calls };
+// placement.h), one on each return instruction, to read a result, one on
+// each call of `callee`, to read what the function passes it, or, in a map
+// constructor, one on the call that seeds the new map's hash, where the map
+// is already made (see pointer_across_call_site; the RETs where the seed
+// comes inline, as up to Go 1.21).
+enum class HookSite { prologue, returns, calls, map_seed_call };
 
 // always: attached with the target. inserts: the map-insert tier, attached
 // and detached at run time (--map-inserts, hotkeys --for).
@@ -45,8 +48,8 @@ inline constexpr HookSpec kHooks[] = {
     {HA_PROBE_REFILL, "runtime.(*mcache).refill", true},
     {HA_PROBE_RELEASE_ALL, "runtime.(*mcache).releaseAll", true},
     {HA_PROBE_ALLOC_LARGE, "runtime.(*mcache).allocLarge", true},
-    {HA_PROBE_MAKEMAP_RET, "runtime.makemap", false, HookSite::returns},
-    {HA_PROBE_MAKEMAP_RET, "runtime.makemap_small", false, HookSite::returns},
+    {HA_PROBE_MAKEMAP, "runtime.makemap", false, HookSite::map_seed_call},
+    {HA_PROBE_MAKEMAP, "runtime.makemap_small", false, HookSite::map_seed_call},
     {HA_PROBE_HASH_GROW, "runtime.hashGrow", false},
     {HA_PROBE_EVACUATE, "runtime.evacuate", false},
     {HA_PROBE_EVACUATE, "runtime.evacuate_fast32", false},
@@ -84,7 +87,10 @@ struct PlannedProbe {
   Site site;
   uint64_t attach_offset = 0;  // file offset of the probed instruction
 
-  uint8_t cookie_flags() const { return site.drop_taken_branch ? HA_SITE_STACK_CHECK_BRANCH : 0; }
+  uint8_t cookie_flags() const {
+    return (site.drop_taken_branch ? HA_SITE_STACK_CHECK_BRANCH : 0) | (site.stack_slot ? HA_SITE_STACK_SLOT : 0);
+  }
+  uint16_t cookie_slot() const { return site.stack_slot.value_or(0); }
 };
 
 struct ProbePlan {

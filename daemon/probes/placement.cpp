@@ -479,4 +479,71 @@ Result<std::vector<Site>> call_sites(CpuArch arch, std::span<const uint8_t> code
   return sites;
 }
 
+namespace {
+
+// MOV r64, [RSP + disp]: the reload of a spilled pointer; its register and
+// slot, or nullopt.
+std::optional<std::pair<unsigned, uint16_t>> x86_reload_from_stack(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  if (insn.id != X86_INS_MOV || x.op_count != 2 || x.operands[0].type != X86_OP_REG ||
+      x.operands[1].type != X86_OP_MEM || x.operands[1].size != 8)
+    return std::nullopt;
+  const x86_op_mem& m = x.operands[1].mem;
+  if (m.base != X86_REG_RSP || m.index != X86_REG_INVALID || m.segment != X86_REG_INVALID || m.disp < 0 ||
+      m.disp > UINT16_MAX)
+    return std::nullopt;
+  return std::pair{x.operands[0].reg, static_cast<uint16_t>(m.disp)};
+}
+
+// MOV [base + disp], EAX|RAX: the call's result stored through `base`.
+bool x86_stores_result_through(const cs_insn& insn, unsigned base) {
+  const cs_x86& x = insn.detail->x86;
+  if (insn.id != X86_INS_MOV || x.op_count != 2 || x.operands[0].type != X86_OP_MEM ||
+      x.operands[1].type != X86_OP_REG)
+    return false;
+  const x86_op_mem& m = x.operands[0].mem;
+  unsigned src = x.operands[1].reg;
+  return m.base == base && m.index == X86_REG_INVALID && m.segment == X86_REG_INVALID &&
+         (src == X86_REG_EAX || src == X86_REG_RAX);
+}
+
+// MOV RBP, RSP or LEA RBP, [RSP + disp]: the frame pointer is set.
+bool x86_sets_frame_pointer(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  if (x.op_count != 2 || x.operands[0].type != X86_OP_REG || x.operands[0].reg != X86_REG_RBP) return false;
+  if (insn.id == X86_INS_MOV) return x.operands[1].type == X86_OP_REG && x.operands[1].reg == X86_REG_RSP;
+  if (insn.id == X86_INS_LEA) return x.operands[1].type == X86_OP_MEM && x.operands[1].mem.base == X86_REG_RSP;
+  return false;
+}
+
+}  // namespace
+
+Result<Site> pointer_across_call_site(CpuArch arch, std::span<const uint8_t> code, uint64_t address,
+                                      std::span<const uint64_t> callees) {
+  if (arch != CpuArch::x86_64) return fail("reading a pointer across a call is implemented for amd64 only");
+  csh raw_handle = 0;
+  auto d = decode(kX86Rules, raw_handle, code, address, 0);
+  if (!d) return fail(d.error());
+  std::span<const cs_insn> insns(d->insns.get(), d->count);
+  bool frame_set = false;
+  for (size_t i = 0; i + 2 < insns.size(); i++) {
+    const cs_insn& insn = insns[i];
+    frame_set |= x86_sets_frame_pointer(insn);
+    if (!frame_set || insn.id != X86_INS_CALL || !kX86Rules.emulated(insn)) continue;
+    uint64_t target = branch_target(insn, CS_ARCH_X86);
+    if (std::find(callees.begin(), callees.end(), target) == callees.end()) continue;
+    auto reload = x86_reload_from_stack(insns[i + 1]);
+    if (!reload || !x86_stores_result_through(insns[i + 2], reload->first)) continue;
+    Site s;
+    s.offset = insn.address - address;
+    s.placement = Placement::call;
+    s.emulated = true;
+    s.instruction = text_of(insn);
+    s.stack_slot = reload->second;
+    return s;
+  }
+  return fail("no call whose result is stored through a pointer reloaded from the stack in the {} bytes at {:#x}",
+              code.size(), address);
+}
+
 }  // namespace hotalloc::probes

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ struct Site {
   bool drop_taken_branch = false;  // set HA_SITE_STACK_CHECK_BRANCH in the cookie
   std::string instruction;         // e.g. "jbe 0x41a2f0", shown by `hotallocctl status`
   std::string note;                // why a fallback was taken, empty otherwise
+  // A call site whose program reads a pointer the function keeps in a stack
+  // slot across the call: the slot's offset from SP at the call.
+  std::optional<uint16_t> stack_slot;
   // Other sites that also see the entry arguments and count each call once,
   // best first. Today only the fall-through of the stack check when the
   // kernel emulates it (PUSHQ BP on amd64 from Go 1.21 on; RSP is 8 lower
@@ -69,5 +73,16 @@ Result<std::vector<Site>> return_sites(CpuArch arch, std::span<const uint8_t> co
 // which other callers reach too. Fails when there is none.
 Result<std::vector<Site>> call_sites(CpuArch arch, std::span<const uint8_t> code, uint64_t address,
                                      uint64_t callee);
+
+// The call of one of `callees` right after which the function reloads a
+// pointer from a stack slot and stores the call's result through it: in a map
+// constructor, `h.hash0 = rand()` after `h = new(hmap)`. A Go call clobbers
+// every register, so the pointer is in that slot across the call, readable
+// there (the kernel emulates the CALL; a RET it single-steps, ~10x the cost).
+// The function's frame pointer is set by then, so its caller's return
+// address is one frame up. Site::stack_slot is the slot's offset from SP.
+// amd64 only; fails when there is no such call.
+Result<Site> pointer_across_call_site(CpuArch arch, std::span<const uint8_t> code, uint64_t address,
+                                      std::span<const uint64_t> callees);
 
 }  // namespace hotalloc::probes

@@ -400,7 +400,7 @@ Status TargetManager::attach_tier(Attachment& a, probes::Tier tier, std::vector<
   const Binary& bin = binaries_.at(a.binary);
   for (const auto& p : bin.plan.probes) {
     if (p.tier != tier) continue;
-    uint64_t cookie = HA_COOKIE(bin.layout_id, a.target, p.probe, p.cookie_flags());
+    uint64_t cookie = HA_COOKIE(bin.layout_id, a.target, p.probe, p.cookie_flags(), p.cookie_slot());
     auto link = bpf_.attach_uprobe(p.probe, a.path, p.attach_offset, a.pid, cookie);
     if (!link) return fail(link.error());
     out.push_back(std::move(*link));

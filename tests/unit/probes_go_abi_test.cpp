@@ -154,8 +154,11 @@ TEST(GoAbi, ArgumentRegistersOfEveryVersion) {
         std::vector<std::string> want(e.registers.begin(), e.registers.end());
         EXPECT_EQ(joined(spilled_arguments(*fn)), joined(want)) << path << ": " << e.function;
       }
-      for (const auto& [function, exists] : exists_somewhere)
-        if (!exists) EXPECT_FALSE(bin->get()->function(function)) << path << ": " << function << " in Go " << version;
+      for (const auto& [function, exists] : exists_somewhere) {
+        if (!exists) {
+          EXPECT_FALSE(bin->get()->function(function)) << path << ": " << function << " in Go " << version;
+        }
+      }
     }
   }
 }
@@ -171,7 +174,7 @@ TEST(GoAbi, EveryHookIsChecked) {
 }
 
 // plan_probes puts each kind of hook where its program reads what it needs:
-// prologues, every RET of makemap, every mallocgc call in growslice, and the
+// prologues, makemap's hash-seed call or RETs, every mallocgc call in growslice, and the
 // growslice program whose register arguments match the binary's version.
 TEST(GoAbi, PlanPlacesEveryKindOfSite) {
   for (const auto& version : target::testing::all_go_versions()) {
@@ -189,8 +192,33 @@ TEST(GoAbi, PlanPlacesEveryKindOfSite) {
     EXPECT_EQ(by_probe[HA_PROBE_REFILL][0]->tier, Tier::always);
     EXPECT_NE(by_probe[HA_PROBE_REFILL][0]->site.placement, Placement::ret);
 
-    ASSERT_FALSE(by_probe[HA_PROBE_MAKEMAP_RET].empty()) << path;
-    for (const PlannedProbe* p : by_probe[HA_PROBE_MAKEMAP_RET]) EXPECT_EQ(p->site.placement, Placement::ret);
+    // Map constructors: the hash-seed call (emulated) where the runtime calls
+    // rand — makemap_small from Go 1.22 on, and classic makemap (1.22, 1.23;
+    // the swiss one leaves it to maps.NewMap) — else every RET.
+    std::map<std::string, std::vector<const PlannedProbe*>> makemap;
+    for (const PlannedProbe* p : by_probe[HA_PROBE_MAKEMAP]) makemap[p->symbol].push_back(p);
+    ASSERT_EQ(makemap.size(), 2u) << path;
+    bool seeded_by_call = go->at_least(1, 22);
+    bool classic = !go->at_least(1, 24);
+    for (const auto& [symbol, probes] : makemap) {
+      SCOPED_TRACE(symbol);
+      bool at_call = seeded_by_call && (symbol == "runtime.makemap_small" || classic);
+      if (at_call) {
+        ASSERT_EQ(probes.size(), 1u) << path;
+        EXPECT_EQ(probes[0]->site.placement, Placement::call);
+        EXPECT_TRUE(probes[0]->site.emulated);
+        ASSERT_TRUE(probes[0]->site.stack_slot.has_value());
+        EXPECT_EQ(probes[0]->cookie_flags() & HA_SITE_STACK_SLOT, HA_SITE_STACK_SLOT);
+        EXPECT_EQ(probes[0]->cookie_slot(), *probes[0]->site.stack_slot);
+      } else {
+        ASSERT_FALSE(probes.empty()) << path;
+        for (const PlannedProbe* p : probes) {
+          EXPECT_EQ(p->site.placement, Placement::ret);
+          EXPECT_EQ(p->cookie_flags() & HA_SITE_STACK_SLOT, 0);
+          EXPECT_FALSE(p->site.note.empty());
+        }
+      }
+    }
 
     bool go119 = !go->at_least(1, 20);
     EXPECT_EQ(by_probe[HA_PROBE_GROWSLICE_GO119].size(), go119 ? 1u : 0u) << path;

@@ -78,5 +78,57 @@ TEST(CallSites, FindsArm64BranchesWithLink) {
   EXPECT_TRUE((*sites)[0].emulated);
 }
 
+// runtime.makemap_small of Go 1.22 (the same shape through 1.27): the map
+// from newobject is spilled, rand is called, and the seed is stored through
+// the reloaded pointer.
+std::vector<uint8_t> makemap_small_code(bool with_frame_pointer) {
+  std::vector<uint8_t> code = {
+      0x55,                                // push rbp
+      0x48, 0x89, 0xe5,                    // mov rbp, rsp
+      0x48, 0x83, 0xec, 0x18,              // sub rsp, 0x18
+      0xe8, 0xf3, 0x0f, 0x00, 0x00,        // call 0x402000 (newobject)
+      0x48, 0x89, 0x44, 0x24, 0x10,        // mov [rsp+0x10], rax
+      0x90,                                // nop
+      0xe8, 0xe8, 0x1f, 0x00, 0x00,        // call 0x403000 (rand)
+      0x48, 0x8b, 0x4c, 0x24, 0x10,        // mov rcx, [rsp+0x10]
+      0x89, 0x41, 0x0c,                    // mov [rcx+0xc], eax
+      0x48, 0x89, 0xc8,                    // mov rax, rcx
+      0x48, 0x83, 0xc4, 0x18,              // add rsp, 0x18
+      0x5d,                                // pop rbp
+      0xc3,                                // ret
+  };
+  if (!with_frame_pointer) std::fill(code.begin() + 1, code.begin() + 4, 0x90);  // nops for mov rbp, rsp
+  return code;
+}
+
+TEST(PointerAcrossCall, FindsTheSeedCallOfAMapConstructor) {
+  const uint64_t rand = 0x403000, unrelated = 0x404000;
+  auto code = makemap_small_code(true);
+  auto site = pointer_across_call_site(CpuArch::x86_64, code, 0x401000, std::vector<uint64_t>{unrelated, rand});
+  ASSERT_TRUE(site) << site.error().message;
+  EXPECT_EQ(site->offset, 19u);
+  EXPECT_EQ(site->placement, Placement::call);
+  EXPECT_TRUE(site->emulated);
+  ASSERT_TRUE(site->stack_slot.has_value());
+  EXPECT_EQ(*site->stack_slot, 0x10);
+  EXPECT_EQ(site->instruction, "call 0x403000");
+}
+
+TEST(PointerAcrossCall, NeedsTheCalleeTheStoreAndTheFramePointer) {
+  const uint64_t rand = 0x403000, newobject = 0x402000;
+  auto code = makemap_small_code(true);
+  // newobject's result is spilled, not stored through a reloaded pointer.
+  EXPECT_FALSE(pointer_across_call_site(CpuArch::x86_64, code, 0x401000, std::vector<uint64_t>{newobject}));
+  EXPECT_FALSE(pointer_across_call_site(CpuArch::x86_64, code, 0x401000, std::vector<uint64_t>{}));
+  // Without the frame set up, the caller's return address is not one frame up.
+  auto no_frame = makemap_small_code(false);
+  EXPECT_FALSE(pointer_across_call_site(CpuArch::x86_64, no_frame, 0x401000, std::vector<uint64_t>{rand}));
+  // The store writes the seed through another register than the reloaded one.
+  auto other_base = makemap_small_code(true);
+  other_base[30] = 0x42;  // mov [rdx+0xc], eax
+  EXPECT_FALSE(pointer_across_call_site(CpuArch::x86_64, other_base, 0x401000, std::vector<uint64_t>{rand}));
+  EXPECT_FALSE(pointer_across_call_site(CpuArch::arm64, code, 0x401000, std::vector<uint64_t>{rand}));
+}
+
 }  // namespace
 }  // namespace hotalloc::probes
