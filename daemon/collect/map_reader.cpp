@@ -104,13 +104,19 @@ model::MapIdentity MapReader::identity(MapSymbols& sym, const ha_map_stats& st) 
   return id;
 }
 
-model::MapShape MapReader::shape(MapSymbols& sym, uint64_t map) {
+namespace {
+
+// The part of a map header a shape needs (classic hmap: count..oldbuckets;
+// swiss Map: used..dirLen), read for every map of a process in one batch.
+constexpr size_t kHeaderBytes = 48;
+
+// A shape from the header alone; for a swiss map with a directory, `tables`
+// is left to read_tables.
+model::MapShape decode_header(const target::RuntimeLayout& l, const uint8_t* h, uint64_t* dir_ptr, uint64_t* dir_len) {
   model::MapShape s;
-  const target::RuntimeLayout& l = sym.layout();
   s.swiss = l.swiss_maps;
+  *dir_len = 0;
   if (!l.swiss_maps) {
-    uint8_t h[48];
-    if (!sym.read(map, h)) return s;
     std::memcpy(&s.len, h + l.hmap_count, 8);
     s.b = h[l.hmap_b];
     uint16_t nover = 0;
@@ -124,33 +130,55 @@ model::MapShape MapReader::shape(MapSymbols& sym, uint64_t map) {
     s.known = s.b <= 48 && s.len <= (uint64_t(8) << s.b) + 8 * uint64_t(nover);
     return s;
   }
-  uint8_t m[40];
-  if (!sym.read(map, m)) return s;
-  uint64_t dir_ptr = 0, dir_len = 0;
-  std::memcpy(&s.len, m + l.swiss_map_used, 8);
-  std::memcpy(&dir_ptr, m + l.swiss_map_dir_ptr, 8);
-  std::memcpy(&dir_len, m + l.swiss_map_dir_len, 8);
-  s.directory = dir_len;
-  if (dir_len == 0) {
-    s.groups = dir_ptr ? 1 : 0;
+  std::memcpy(&s.len, h + l.swiss_map_used, 8);
+  std::memcpy(dir_ptr, h + l.swiss_map_dir_ptr, 8);
+  std::memcpy(dir_len, h + l.swiss_map_dir_len, 8);
+  s.directory = *dir_len;
+  if (*dir_len == 0) {
+    s.groups = *dir_ptr ? 1 : 0;
     s.known = s.len <= 8;
-    return s;
   }
-  if (dir_len > (uint64_t(1) << 32)) return s;
+  return s;
+}
+
+// A swiss map's tables: its directory, then every table's capacity.
+void read_tables(MapSymbols& sym, uint64_t dir_ptr, uint64_t dir_len, model::MapShape& s) {
+  const target::RuntimeLayout& l = sym.layout();
+  if (dir_len > (uint64_t(1) << 32)) return;
   std::vector<uint64_t> dir(std::min<uint64_t>(dir_len, kMaxDirectory));
-  if (!sym.read(dir_ptr, {reinterpret_cast<uint8_t*>(dir.data()), dir.size() * 8})) return s;
+  if (!sym.read(dir_ptr, {reinterpret_cast<uint8_t*>(dir.data()), dir.size() * 8})) return;
   std::sort(dir.begin(), dir.end());
   dir.erase(std::unique(dir.begin(), dir.end()), dir.end());
   s.tables = dir.size();
-  // One read for all the tables' capacities: this runs at every collection for every map that moved.
   std::vector<uint16_t> capacity(std::min(dir.size(), kMaxTables));
   std::vector<heapprof::Range> ranges;
   for (size_t i = 0; i < capacity.size(); i++)
     ranges.push_back({dir[i] + l.swiss_table_capacity, {reinterpret_cast<uint8_t*>(&capacity[i]), sizeof capacity[i]}});
-  if (!sym.read(ranges)) return s;
+  if (!sym.read(ranges)) return;
   for (uint16_t cap : capacity) s.groups += cap / 8;
   s.known = s.len <= s.groups * 8 || dir.size() > kMaxTables;
-  return s;
+}
+
+}  // namespace
+
+std::vector<model::MapShape> MapReader::shapes(MapSymbols& sym, std::span<const uint64_t> maps) {
+  // This runs at every collection for every map that moved: the headers of
+  // all of a process's maps in one system call (IOV_MAX at a time), and
+  // only maps with swiss tables read more.
+  std::vector<uint8_t> headers(maps.size() * kHeaderBytes);
+  std::vector<heapprof::Range> ranges;
+  ranges.reserve(maps.size());
+  for (size_t i = 0; i < maps.size(); i++) ranges.push_back({maps[i], {&headers[i * kHeaderBytes], kHeaderBytes}});
+  std::vector<bool> read = sym.read_each(ranges);
+  std::vector<model::MapShape> out(maps.size());
+  for (size_t i = 0; i < maps.size(); i++) {
+    out[i].swiss = sym.layout().swiss_maps;
+    if (!read[i]) continue;
+    uint64_t dir_ptr = 0, dir_len = 0;
+    out[i] = decode_header(sym.layout(), &headers[i * kHeaderBytes], &dir_ptr, &dir_len);
+    if (dir_len) read_tables(sym, dir_ptr, dir_len, out[i]);
+  }
+  return out;
 }
 
 void MapReader::poll() {
@@ -167,6 +195,16 @@ void MapReader::poll_maps(int64_t now_ms) {
   bool complete = false;
   auto entries = read_all<ha_map_key, ha_map_stats>(map_stats_fd_, &complete);
   const uint64_t poll = ++polls_;
+  // The entries that moved, in table order; their shapes are read per process first.
+  struct Update {
+    const ha_map_key* key;
+    const ha_map_stats* st;
+    MapSymbols* sym;
+    bool need_identity = false;
+    model::MapShape shape;
+  };
+  std::vector<Update> updates;
+  std::unordered_map<MapSymbols*, std::vector<size_t>> shape_reads;  // process -> its updates
   for (const auto& [key, st] : entries) {
     int pid = static_cast<int>(key.tgid);
     auto [it, fresh] = seen_maps_.try_emplace({pid, key.map});
@@ -182,13 +220,22 @@ void MapReader::poll_maps(int64_t now_ms) {
     // without any counter while insert probes are off).
     if (!moved && now_ms - seen.shape_read_ms < kShapeRefreshMs) continue;
     seen.shape_read_ms = now_ms;
-    MapSymbols* sym = symbols(pid);
-    bool need = model_.needs_identity(pid, key.map, st.created_ns, st.maptype != 0);
+    Update& u = updates.emplace_back(Update{&key, &st, symbols(pid)});
+    u.need_identity = model_.needs_identity(pid, key.map, st.created_ns, st.maptype != 0);
+    if (u.sym && !(st.flags & HA_MAP_ON_STACK) && !model_.parked(pid, key.map, st.created_ns))
+      shape_reads[u.sym].push_back(updates.size() - 1);
+  }
+  for (auto& [sym, which] : shape_reads) {
+    std::vector<uint64_t> maps;
+    for (size_t i : which) maps.push_back(updates[i].key->map);
+    std::vector<model::MapShape> got = shapes(*sym, maps);
+    for (size_t j = 0; j < which.size(); j++) updates[which[j]].shape = got[j];
+  }
+  for (Update& u : updates) {
+    int pid = static_cast<int>(u.key->tgid);
     model::MapIdentity id;
-    if (need && sym) id = identity(*sym, st);
-    model::MapShape sh;
-    if (sym && !(st.flags & HA_MAP_ON_STACK) && !model_.parked(pid, key.map, st.created_ns)) sh = shape(*sym, key.map);
-    model_.update(st.target_id, pid, key.map, st, need ? &id : nullptr, sh, now_ms);
+    if (u.need_identity && u.sym) id = identity(*u.sym, *u.st);
+    model_.update(u.st->target_id, pid, u.key->map, *u.st, u.need_identity ? &id : nullptr, u.shape, now_ms);
   }
   if (!complete) return;  // an entry missing from a partial read is not gone
   // Gone from the table, and not deleted here (process_exited forgets what
@@ -279,16 +326,18 @@ void MapReader::process_exited(int pid) {
   gc_started_.erase(pid);
   // Free the kernel's slots, which that poll has just listed (the process
   // adds no more); no count is lost, the model has the poll's counts.
-  auto maps = seen_maps_.lower_bound({pid, 0});
-  for (; maps != seen_maps_.end() && maps->first.first == pid; maps = seen_maps_.erase(maps)) {
-    ha_map_key key{static_cast<uint32_t>(pid), 0, maps->first.second};
+  std::erase_if(seen_maps_, [&](const auto& kv) {
+    if (kv.first.first != pid) return false;
+    ha_map_key key{static_cast<uint32_t>(pid), 0, kv.first.second};
     if (bpf_map_delete_elem(map_stats_fd_, &key) == 0) map_evictions_.deleted();
-  }
-  auto keys = seen_keys_.lower_bound({pid, 0, 0});
-  for (; keys != seen_keys_.end() && std::get<0>(keys->first) == pid; keys = seen_keys_.erase(keys)) {
-    ha_hot_key_id id{static_cast<uint32_t>(pid), 0, std::get<1>(keys->first), std::get<2>(keys->first)};
+    return true;
+  });
+  std::erase_if(seen_keys_, [&](const auto& kv) {
+    if (std::get<0>(kv.first) != pid) return false;
+    ha_hot_key_id id{static_cast<uint32_t>(pid), 0, std::get<1>(kv.first), std::get<2>(kv.first)};
     if (bpf_map_delete_elem(hot_keys_fd_, &id) == 0) key_evictions_.deleted();
-  }
+    return true;
+  });
 }
 
 }  // namespace hotalloc::collect

@@ -16,7 +16,9 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "bpf/hotalloc.h"
@@ -25,6 +27,7 @@
 #include "collect/map_symbols.h"
 #include "heapprof/symbolizer.h"
 #include "target/procfs.h"
+#include "util/hash.h"
 
 namespace hotalloc::collect {
 
@@ -55,7 +58,8 @@ class MapReader {
   using HotKeyId = std::tuple<int, uint64_t, uint64_t>;  // (pid, map, key hash)
 
   model::MapIdentity identity(MapSymbols& sym, const ha_map_stats& st);
-  model::MapShape shape(MapSymbols& sym, uint64_t map);
+  // The current shapes of one process's heap maps (unknown where unreadable).
+  std::vector<model::MapShape> shapes(MapSymbols& sym, std::span<const uint64_t> maps);
   void poll_maps(int64_t now_ms);
   void poll_keys();
   int64_t unix_ms(uint64_t ktime_ns) const;
@@ -81,8 +85,8 @@ class MapReader {
     uint64_t count = 0;
     uint64_t poll = 0;
   };
-  std::map<MapKey, SeenMap> seen_maps_;
-  std::map<HotKeyId, SeenKey> seen_keys_;
+  std::unordered_map<MapKey, SeenMap, CompositeHash> seen_maps_;
+  std::unordered_map<HotKeyId, SeenKey, CompositeHash> seen_keys_;
   uint64_t polls_ = 0;
   EvictionCount map_evictions_, key_evictions_;
   std::map<int, uint64_t> gc_started_;  // pid -> ktime of its last gcStart

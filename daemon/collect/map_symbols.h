@@ -47,6 +47,8 @@ class MapSymbols {
   }
   // Every range in as few system calls as can be; fails when one fails.
   Status read(std::span<const heapprof::Range> ranges) { return memory_.read(ranges); }
+  // Every range that can be read, in as few system calls as can be; which were.
+  std::vector<bool> read_each(std::span<const heapprof::Range> ranges) { return memory_.read_each(ranges); }
   template <typename T>
   Result<T> read_value(uint64_t addr) {
     T v{};

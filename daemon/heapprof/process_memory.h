@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "util/result.h"
 
@@ -29,6 +30,10 @@ class ProcessMemory final : public MemoryReader {
   explicit ProcessMemory(pid_t pid) : pid_(pid) {}
   // Batches the ranges, up to IOV_MAX per system call.
   Status read(std::span<const Range> ranges) override;
+  // Fills every range it can, for reads of many independent objects (one
+  // dead map must not cost the others their shapes): whether each range
+  // was filled whole. One more system call per range that is not mapped.
+  std::vector<bool> read_each(std::span<const Range> ranges);
 
  private:
   pid_t pid_;

@@ -18,11 +18,13 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "bpf/hotalloc.h"
 #include "model/map_keys.h"
 #include "model/topk.h"
+#include "util/hash.h"
 
 namespace hotalloc::model {
 
@@ -242,8 +244,8 @@ class MapModel {
   MapLimits limits_;
   std::map<uint32_t, TargetState> targets_;
   // (pid, address) -> the current map there, a node of its target's records.
-  std::map<Key, Record*> index_;
-  std::map<Key, Parked> parked_;   // at most kMaxParked, like the kernel's table
+  std::unordered_map<Key, Record*, CompositeHash> index_;
+  std::unordered_map<Key, Parked, CompositeHash> parked_;  // at most kMaxParked, like the kernel's table
   uint64_t next_id_ = 1;
   std::shared_ptr<std::deque<TimelineEvent>> timeline_;
   bool timeline_changed_ = true;  // since the last publish
