@@ -38,7 +38,7 @@ all: build
 demo: deps build ## Install what is missing, build, and trace a bundled demo Go program
 	@tools/demo.sh
 
-test: deps build check-arm64 ## Install what is missing, build, and run every test (root for BPF)
+test: deps build check-arm64 ## Install what is missing, build, compile the BPF programs for arm64, and run the unit, BPF and deploy suites (root)
 	@tools/run-tests.sh all
 
 test-unit: build ## Unit tests only (no root, no BPF)

@@ -98,7 +98,7 @@ def render(r):
     s = r["services"]
     scpu = s["daemon_cpu"] / s["window"]
     lines.append(f"| {s['services']} services (`tests/targets/service`, {s['rate']} HTTP requests/s each, "
-                 f"{s['traced_pids']} traced), {s['window']:.0f} s | {s['hits'] / s['window']:,.0f} probe hits | "
+                 f"{s['traced_pids']} traced), {s['window']:.0f} s | {s['hits'] / s['window']:,.0f} probe hits/s | "
                  f"**{scpu:.2%} of a core** | | **{s['rss'][0] / MIB:.1f}** ({s['rss'][1] / MIB:.1f}) MiB | |")
     lines += ["", f"hotallocd from start to ready with 4 `--exe` targets: {r['daemon_ready_seconds']:.2f} s.", ""]
     goals.append((f"no unexplained drop at 1M events/s (reached {rate:,.0f}/s)", _drops(f["drops"]),
