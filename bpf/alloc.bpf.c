@@ -132,6 +132,7 @@ int mcache_alloc_large(struct pt_regs *ctx)
 	c->large_objects++;
 	c->large_bytes += bytes;
 	struct growth_window *w = growth_window_live(ctx, &pc);
+	/* `grower` implies `w`, but the verifier cannot see it: read the map here. */
 	__u64 grown = w ? w->map : 0;
 	struct ha_map_stats *grower = growth_window_stats(&pc, w);
 	if (grower)

@@ -86,6 +86,7 @@ static __always_inline void *map_add_lookup(void *map, const void *key, const vo
 
 /* What a program learns from its cookie and the process it runs in. */
 struct probe_ctx {
+	__u64 cookie; /* for the site flags and fields a program reads itself */
 	__u32 tgid;
 	__u16 layout_id;
 	__u16 target_id;
@@ -119,6 +120,7 @@ static __always_inline bool probe_enter(struct pt_regs *ctx, enum ha_probe probe
 		stat_inc(HA_STAT_NO_LAYOUT);
 		return false;
 	}
+	pc->cookie = cookie;
 	pc->tgid = bpf_get_current_pid_tgid() >> 32;
 	pc->layout_id = layout_id;
 	pc->target_id = (cookie >> HA_COOKIE_TARGET_SHIFT) & 0xffff;

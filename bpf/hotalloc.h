@@ -73,7 +73,7 @@ enum ha_stat {
 	HA_STAT_DROP_HOT_KEY_TABLE_FULL, /* an insert's key found no slot in hot_keys */
 	HA_STAT_DROP_WINDOW_TABLE_FULL, /* a growth window found no slot in growth_windows */
 	HA_STAT_DROP_SLICE_TABLE_FULL, /* an append site found no slot in slice_sites */
-	HA_STAT_SLICE_ALLOC_UNPAIRED,  /* growslice's allocation whose site is not in slice_sites (bytes not counted) */
+	HA_STAT_SLICE_ALLOC_UNPAIRED,  /* growslice's allocation whose site is not in slice_sites, or has no element size (bytes not counted) */
 	/*
 	 * Not drops: entries added to map_stats, hot_keys and slice_sites. The
 	 * kernel evicts from an LRU hash without a trace, so the daemon counts
@@ -93,13 +93,12 @@ enum ha_stat {
  */
 #define HA_COOKIE_LAYOUT_SHIFT 0
 #define HA_COOKIE_TARGET_SHIFT 16
-#define HA_COOKIE_PROBE_SHIFT 32
+/* Bits 32-39 are free: each program knows its own probe. */
 #define HA_COOKIE_FLAGS_SHIFT 40
 #define HA_COOKIE_SLOT_SHIFT 48
-#define HA_COOKIE(layout, target, probe, flags, slot)                         \
+#define HA_COOKIE(layout, target, flags, slot)                                \
 	(((__u64)(layout) & 0xffff) << HA_COOKIE_LAYOUT_SHIFT |               \
 	 ((__u64)(target) & 0xffff) << HA_COOKIE_TARGET_SHIFT |               \
-	 ((__u64)(probe) & 0xff) << HA_COOKIE_PROBE_SHIFT |                   \
 	 ((__u64)(flags) & 0xff) << HA_COOKIE_FLAGS_SHIFT |                   \
 	 ((__u64)(slot) & 0xffff) << HA_COOKIE_SLOT_SHIFT)
 

@@ -38,10 +38,9 @@ int map_created(struct pt_regs *ctx)
 	struct probe_ctx pc;
 	if (!probe_enter(ctx, HA_PROBE_MAKEMAP, &pc))
 		return 0;
-	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u64 map, site;
-	if ((cookie >> HA_COOKIE_FLAGS_SHIFT) & HA_SITE_STACK_SLOT) {
-		map = read_user_u64(GO_SP(ctx) + ((cookie >> HA_COOKIE_SLOT_SHIFT) & 0xffff));
+	if ((pc.cookie >> HA_COOKIE_FLAGS_SHIFT) & HA_SITE_STACK_SLOT) {
+		map = read_user_u64(GO_SP(ctx) + ((pc.cookie >> HA_COOKIE_SLOT_SHIFT) & 0xffff));
 		site = go_caller_return_address(ctx, 1);
 	} else {
 		map = GO_ARG1(ctx);

@@ -93,7 +93,7 @@ int slice_growslice_alloc(struct pt_regs *ctx)
 	struct ha_slice_site_key key = {
 		.tgid = pc.tgid, .pc = go_frame_return_address(fp, 1), .caller = go_frame_return_address(fp, 2)};
 	struct ha_slice_site *s = bpf_map_lookup_elem(&slice_sites, &key);
-	/* No site: evicted since the entry, or the entry found no slot. */
+	/* No site (evicted since the entry, or the entry found no slot), or no element size (the entry could not read it). */
 	if (!s || !s->elem_size) {
 		stat_inc(HA_STAT_SLICE_ALLOC_UNPAIRED);
 		return 0;

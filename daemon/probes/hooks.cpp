@@ -11,7 +11,8 @@ CpuArch cpu_arch(target::Arch a) {
 
 // Where a new map's hash seed comes from: runtime.rand (Go 1.22, 1.23),
 // reached as internal/runtime/maps.rand from 1.24 on. Up to 1.21 fastrand
-// is inlined into the map constructors, leaving no call to probe.
+// is inlined into the map constructors, leaving no call to probe; the swiss
+// makemap leaves the seeding to maps.NewMap, so its own code has none.
 constexpr std::string_view kMapSeedSources[] = {"runtime.rand", "internal/runtime/maps.rand"};
 
 // Where `hook`'s probes go in its function `fn`.
@@ -30,11 +31,15 @@ Result<std::vector<Site>> hook_sites(const HookSpec& hook, const target::GoBinar
       std::vector<uint64_t> sources;
       for (std::string_view name : kMapSeedSources)
         if (auto source = binary.function(name)) sources.push_back(source->address);
-      auto site = pointer_across_call_site(arch, fn.code, fn.address, sources);
-      if (site) return std::vector<Site>{std::move(*site)};
+      std::string why = "the binary has no hash-seed function (Go 1.21 and older inline fastrand)";
+      if (!sources.empty()) {
+        auto site = pointer_across_call_site(arch, fn.code, fn.address, sources);
+        if (site) return std::vector<Site>{std::move(*site)};
+        why = "no hash-seed call to probe: " + site.error().message;
+      }
       auto rets = return_sites(arch, fn.code, fn.address);
       if (rets)
-        for (Site& ret : *rets) ret.note = "no hash-seed call to probe: " + site.error().message;
+        for (Site& ret : *rets) ret.note = why;
       return rets;
     }
     case HookSite::prologue:

@@ -19,8 +19,8 @@ namespace hotalloc::probes {
 // placement.h), one on each return instruction, to read a result, one on
 // each call of `callee`, to read what the function passes it, or, in a map
 // constructor, one on the call that seeds the new map's hash, where the map
-// is already made (see pointer_across_call_site; the RETs where the seed
-// comes inline, as up to Go 1.21).
+// is already made (see pointer_across_call_site; the RETs where there is no
+// such call: up to Go 1.21, and in the swiss makemap).
 enum class HookSite { prologue, returns, calls, map_seed_call };
 
 // always: attached with the target. inserts: the map-insert tier, attached

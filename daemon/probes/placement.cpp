@@ -437,6 +437,16 @@ Result<Site> place_probe(CpuArch arch, std::span<const uint8_t> code, uint64_t a
 
 namespace {
 
+// The site of `insn`, in the function at `address`.
+Site site_at(const ArchRules& rules, const cs_insn& insn, uint64_t address, Placement placement) {
+  Site s;
+  s.offset = insn.address - address;
+  s.placement = placement;
+  s.emulated = rules.emulated(insn);
+  s.instruction = text_of(insn);
+  return s;
+}
+
 // Every instruction of the whole function `code` that `wanted` picks, as
 // sites of `placement`: Go text holds no data, so a linear sweep sees them all.
 template <typename Pick>
@@ -447,15 +457,8 @@ Result<std::vector<Site>> sweep(CpuArch arch, std::span<const uint8_t> code, uin
   auto d = decode(rules, raw_handle, code, address, 0);
   if (!d) return fail(d.error());
   std::vector<Site> sites;
-  for (const cs_insn& insn : std::span<const cs_insn>(d->insns.get(), d->count)) {
-    if (!wanted(rules, insn)) continue;
-    Site s;
-    s.offset = insn.address - address;
-    s.placement = placement;
-    s.emulated = rules.emulated(insn);
-    s.instruction = text_of(insn);
-    sites.push_back(std::move(s));
-  }
+  for (const cs_insn& insn : std::span<const cs_insn>(d->insns.get(), d->count))
+    if (wanted(rules, insn)) sites.push_back(site_at(rules, insn, address, placement));
   return sites;
 }
 
@@ -529,16 +532,12 @@ Result<Site> pointer_across_call_site(CpuArch arch, std::span<const uint8_t> cod
   for (size_t i = 0; i + 2 < insns.size(); i++) {
     const cs_insn& insn = insns[i];
     frame_set |= x86_sets_frame_pointer(insn);
-    if (!frame_set || insn.id != X86_INS_CALL || !kX86Rules.emulated(insn)) continue;
+    if (!frame_set || insn.id != X86_INS_CALL) continue;
     uint64_t target = branch_target(insn, CS_ARCH_X86);
     if (std::find(callees.begin(), callees.end(), target) == callees.end()) continue;
     auto reload = x86_reload_from_stack(insns[i + 1]);
     if (!reload || !x86_stores_result_through(insns[i + 2], reload->first)) continue;
-    Site s;
-    s.offset = insn.address - address;
-    s.placement = Placement::call;
-    s.emulated = true;
-    s.instruction = text_of(insn);
+    Site s = site_at(kX86Rules, insn, address, Placement::call);  // a direct CALL: emulated
     s.stack_slot = reload->second;
     return s;
   }

@@ -30,7 +30,7 @@ enum class Placement {
   after_stack_check,   // the instruction the branch falls through to; runs once per call
   entry,               // the function's first instruction; a fallback
   ret,                 // a return instruction, where a result is read (never a uretprobe)
-  call,                // a call of another function, where that call's arguments are read
+  call,                // a call of another function: its arguments, or a value kept across it, are read
 };
 
 // "stack_check_branch", "after_stack_check", "entry", "return", "call".

@@ -303,7 +303,8 @@ void Daemon::on_process_seen(int pid, uint32_t target_id) { targets_->on_process
 void Daemon::on_exec(int pid) {
   if (!discovery_) return;
   // A traced process that execs runs another program: what it was traced
-  // as is over (its old image's links close off the loop: LinkCloser).
+  // as is over (when the new image is another binary, the old one's links,
+  // which can no longer fire, close off the loop: LinkCloser).
   if (std::ranges::count(targets_->discovered_pids(), pid) > 0) targets_->remove(discovered_spec(pid));
   if (auto id = discovery_->examine(pid, true))
     if (!targets_->add(discovered_spec(id->pid))) discovery_->refuse_binary(*id);

@@ -37,7 +37,7 @@ struct InsertMode {
 // A positive duration with a unit, as the config writes them: "200ms", "10s", "1m".
 std::optional<int64_t> parse_duration_ms(std::string_view text);
 
-// "off", "on" or ON/PERIOD with units ms, s or m ("200ms/10s"); ON < PERIOD.
+// "off", "on" or ON/PERIOD with the config's duration units ("200ms/10s"); ON < PERIOD.
 Result<InsertMode> parse_insert_mode(std::string_view text);
 
 class InsertTier {

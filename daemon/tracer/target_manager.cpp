@@ -7,8 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <utility>
+#include <iterator>
 #include <set>
+#include <utility>
 
 #include "target/runtime_layout.h"
 #include "tracer/discovery.h"
@@ -104,8 +105,9 @@ Result<TargetManager::BinaryKey> TargetManager::load_binary(const std::string& p
   b.plan = std::move(*plan);
   if (auto st2 = bpf_.set_layout(b.layout_id, probes::to_bpf_layout(layout.layout)); !st2) return fail(st2.error());
   for (const auto& p : b.plan.probes)
-    log()->debug("{}: {} at +{} ({}, {}) file offset {:#x}", path, p.symbol, p.site.offset,
-                 probes::to_string(p.site.placement), p.site.instruction, p.attach_offset);
+    log()->debug("{}: {} at +{} ({}, {}) file offset {:#x}{}{}", path, p.symbol, p.site.offset,
+                 probes::to_string(p.site.placement), p.site.instruction, p.attach_offset,
+                 p.site.note.empty() ? "" : ": ", p.site.note);
   binaries_.emplace(key, std::move(b));
   return key;
 }
@@ -249,8 +251,10 @@ bool TargetManager::add(const TargetSpec& spec) {
 }
 
 void TargetManager::retire_links(Attachment& a) {
-  closer_.close(std::exchange(a.links, {}));
-  closer_.close(std::exchange(a.insert_links, {}));
+  std::vector<probes::Link> links = std::exchange(a.links, {});
+  std::move(a.insert_links.begin(), a.insert_links.end(), std::back_inserter(links));
+  a.insert_links.clear();
+  closer_.close(std::move(links));
 }
 
 void TargetManager::remove(const TargetSpec& spec) {
@@ -258,7 +262,8 @@ void TargetManager::remove(const TargetSpec& spec) {
   const bool per_process = spec.kind != TargetSpec::Kind::exe;
   std::set<uint32_t> affected;
   bool whole_binary_gone = false;
-  // Destroying the attachments detaches their links, and only theirs.
+  // Destroying the attachments detaches their links, and only theirs
+  // (those retired first go to the closer thread).
   std::erase_if(attachments_, [&](Attachment& a) {
     if (a.spec != text || (per_process && a.pid != spec.pid)) return false;
     affected.insert(a.target);
@@ -400,7 +405,7 @@ Status TargetManager::attach_tier(Attachment& a, probes::Tier tier, std::vector<
   const Binary& bin = binaries_.at(a.binary);
   for (const auto& p : bin.plan.probes) {
     if (p.tier != tier) continue;
-    uint64_t cookie = HA_COOKIE(bin.layout_id, a.target, p.probe, p.cookie_flags(), p.cookie_slot());
+    uint64_t cookie = HA_COOKIE(bin.layout_id, a.target, p.cookie_flags(), p.cookie_slot());
     auto link = bpf_.attach_uprobe(p.probe, a.path, p.attach_offset, a.pid, cookie);
     if (!link) return fail(link.error());
     out.push_back(std::move(*link));
@@ -420,7 +425,10 @@ Status TargetManager::set_insert_probes(bool on) {
   Status result;
   for (auto& a : attachments_) {
     if (!on) {
-      a.insert_links.clear();
+      // Last attached, first detached: growslice's allocation probe goes
+      // before its entry probe, so no allocation is counted without its
+      // growth (attaching, in plan order, can only miss allocations).
+      while (!a.insert_links.empty()) a.insert_links.pop_back();
     } else if (a.insert_links.empty()) {
       if (auto st = attach_tier(a, probes::Tier::inserts, a.insert_links); !st && result) result = st;
     }
