@@ -14,10 +14,10 @@
 
 namespace hotalloc::collect {
 
-// Every entry of the hash behind `fd`; a failure other than the end of the
-// table is logged and ends the read with what was read so far, and sets
-// `*complete` (when given) to false: an entry missing from such a read is
-// not gone.
+// Every entry of the hash behind `fd`. `*complete` (when given) says whether
+// the read reached the end of the table; a failure before that is logged and
+// ends the read with what was read so far, and an entry missing from such a
+// read is not gone.
 template <typename K, typename V>
 std::vector<std::pair<K, V>> read_all(int fd, bool* complete = nullptr) {
   constexpr uint32_t kBatch = 1024;

@@ -159,6 +159,16 @@ void read_tables(MapSymbols& sym, uint64_t dir_ptr, uint64_t dir_len, model::Map
   s.known = s.len <= s.groups * 8 || dir.size() > kMaxTables;
 }
 
+// Whether every header field decode_header reads lies within kHeaderBytes
+// (offsets from DWARF for a Go version without a table could lie beyond).
+bool header_fits(const target::RuntimeLayout& l) {
+  auto within = [](uint16_t offset, size_t size) { return size_t(offset) + size <= kHeaderBytes; };
+  if (l.swiss_maps)
+    return within(l.swiss_map_used, 8) && within(l.swiss_map_dir_ptr, 8) && within(l.swiss_map_dir_len, 8);
+  return within(l.hmap_count, 8) && within(l.hmap_b, 1) && within(l.hmap_noverflow, 2) &&
+         within(l.hmap_oldbuckets, 8);
+}
+
 }  // namespace
 
 std::vector<model::MapShape> MapReader::shapes(MapSymbols& sym, std::span<const uint64_t> maps) {
@@ -169,10 +179,11 @@ std::vector<model::MapShape> MapReader::shapes(MapSymbols& sym, std::span<const 
   std::vector<heapprof::Range> ranges;
   ranges.reserve(maps.size());
   for (size_t i = 0; i < maps.size(); i++) ranges.push_back({maps[i], {&headers[i * kHeaderBytes], kHeaderBytes}});
-  std::vector<bool> read = sym.read_each(ranges);
   std::vector<model::MapShape> out(maps.size());
+  for (model::MapShape& s : out) s.swiss = sym.layout().swiss_maps;
+  if (!header_fits(sym.layout())) return out;  // unknown shapes, not misread ones
+  std::vector<bool> read = sym.read_each(ranges);
   for (size_t i = 0; i < maps.size(); i++) {
-    out[i].swiss = sym.layout().swiss_maps;
     if (!read[i]) continue;
     uint64_t dir_ptr = 0, dir_len = 0;
     out[i] = decode_header(sym.layout(), &headers[i * kHeaderBytes], &dir_ptr, &dir_len);
@@ -222,7 +233,9 @@ void MapReader::poll_maps(int64_t now_ms) {
     seen.shape_read_ms = now_ms;
     Update& u = updates.emplace_back(Update{&key, &st, symbols(pid)});
     u.need_identity = model_.needs_identity(pid, key.map, st.created_ns, st.maptype != 0);
-    if (u.sym && !(st.flags & HA_MAP_ON_STACK) && !model_.parked(pid, key.map, st.created_ns))
+    // A map that needs its identity is not parked: one lookup less for every new map.
+    const bool parked = !u.need_identity && model_.parked(pid, key.map, st.created_ns);
+    if (u.sym && !(st.flags & HA_MAP_ON_STACK) && !parked)
       shape_reads[u.sym].push_back(updates.size() - 1);
   }
   for (auto& [sym, which] : shape_reads) {
@@ -254,21 +267,28 @@ void MapReader::poll_keys() {
   bool complete = false;
   auto entries = read_all<ha_hot_key_id, ha_hot_key>(hot_keys_fd_, &complete);
   const uint64_t poll = ++polls_;
-  std::vector<std::pair<uint64_t, size_t>> deltas;  // (delta, entry)
+  struct Delta {
+    uint64_t delta;
+    size_t entry;
+    SeenKey* seen;  // stable: an unordered_map moves no element when it grows
+    bool operator>(const Delta& o) const { return delta > o.delta; }
+  };
+  std::vector<Delta> deltas;
   for (size_t i = 0; i < entries.size(); i++) {
     const auto& [id, hk] = entries[i];
     SeenKey& seen = seen_keys_[{static_cast<int>(id.tgid), id.map, id.hash}];
-    if (hk.count > seen.count) deltas.emplace_back(hk.count - seen.count, i);
-    seen.count = hk.count;
+    if (hk.count > seen.count) deltas.push_back({hk.count - seen.count, i, &seen});
     seen.poll = poll;
   }
   // Heaviest first: a key new to the top-K then takes a free slot, with an
   // exact count, before the light ones fill the rest.
   std::sort(deltas.begin(), deltas.end(), std::greater<>());
-  for (const auto& [delta, i] : deltas) {
-    const auto& [id, hk] = entries[i];
+  for (const Delta& d : deltas) {
+    const auto& [id, hk] = entries[d.entry];
     model::CapturedKey key{static_cast<ha_key_kind>(hk.kind), hk.len, {hk.bytes, sizeof hk.bytes}};
-    model_.hot_key(static_cast<int>(id.tgid), id.map, id.hash, delta, key);
+    // A key of a map the model does not know yet (made after this poll read
+    // the map table) keeps its delta for the poll that knows the map.
+    if (model_.hot_key(static_cast<int>(id.tgid), id.map, id.hash, d.delta, key)) d.seen->count = hk.count;
   }
   if (!complete) return;  // an entry missing from a partial read is not gone
   std::erase_if(seen_keys_, [&](const auto& kv) { return kv.second.poll != poll; });

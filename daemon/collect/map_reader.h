@@ -4,9 +4,9 @@
 // allocations, reused map addresses). New maps get their identity resolved
 // once (creation site from .gopclntab, key and element types from the
 // process's type data) and heap maps their current shape read from the
-// process. Entries that vanish from the kernel tables while their process
-// lives were evicted: counted, never silent (keys exactly, from the kernel's
-// count of keys added, even those added and evicted between two polls).
+// process. Entries that vanish from the kernel tables without the daemon
+// deleting them were evicted: counted exactly, from the kernel's count of
+// entries added (even those added and evicted between two polls).
 #pragma once
 
 #include <sys/types.h>

@@ -157,17 +157,20 @@ void MapModel::update_rate(Record& r, int64_t now_ms) {
 // then, not a scan of every record at every update.
 void MapModel::park_least_active(TargetState& t) {
   // As many as the kernel's table holds, as a map it evicts is unparked
-  // (map_evicted). Past this (entries of a process whose symbols could not
-  // be read, which the reader does not watch), an arbitrary one goes.
+  // (map_evicted). Reached only if the reader missed evictions (reads cut
+  // short); then an arbitrary parked map goes.
   constexpr size_t kMaxParked = HA_MAX_MAPS;
-  std::vector<std::pair<int64_t, uint64_t>> by_activity;  // (last active, id)
+  // Equally active maps (all those one poll saw move) go oldest first: the
+  // kernel's creation time, not the record's id, which follows the order
+  // of the kernel's table within a poll.
+  std::vector<std::tuple<int64_t, uint64_t, uint64_t>> by_activity;  // (last active, created, id)
   by_activity.reserve(t.records.size());
-  for (const auto& [id, r] : t.records) by_activity.emplace_back(r.last_active_ms, id);
+  for (const auto& [id, r] : t.records) by_activity.emplace_back(r.last_active_ms, r.created_ns, id);
   size_t keep = limits_.maps_per_target - limits_.maps_per_target / 10;
   size_t drop = by_activity.size() - std::min(keep, by_activity.size());
   std::nth_element(by_activity.begin(), by_activity.begin() + drop, by_activity.end());
   for (size_t i = 0; i < drop; i++) {
-    const Record& r = t.records.at(by_activity[i].second);
+    const Record& r = t.records.at(std::get<2>(by_activity[i]));
     if (parked_.size() >= kMaxParked) parked_.erase(parked_.begin());
     parked_[{r.pid, r.address}] = Parked{r.target, r.created_ns, r.identity.site, r.last};
     forget(t, r.id);
@@ -212,11 +215,13 @@ std::string MapModel::key_label(uint64_t key_hash, const std::string& decoded) c
   return limits_.redact_keys ? redacted_key_label(key_hash) : metric_key_label(decoded, kMetricKeyBytes);
 }
 
-void MapModel::hot_key(int pid, uint64_t address, uint64_t key_hash, uint64_t delta, const CapturedKey& key) {
+bool MapModel::hot_key(int pid, uint64_t address, uint64_t key_hash, uint64_t delta, const CapturedKey& key) {
   Record* r = find(pid, address);
   if (!r) {
-    if (auto p = parked_.find({pid, address}); p != parked_.end()) targets_[p->second.target].other_key_inserts += delta;
-    return;
+    auto p = parked_.find({pid, address});
+    if (p == parked_.end()) return false;
+    targets_[p->second.target].other_key_inserts += delta;
+    return true;
   }
   TargetState& t = targets_[r->target];
   if (!r->keys) r->keys = std::make_unique<SpaceSaving>(limits_.keys_per_map);
@@ -224,15 +229,16 @@ void MapModel::hot_key(int pid, uint64_t address, uint64_t key_hash, uint64_t de
   const std::string* kept = r->keys->label(key_hash);
   std::string decoded = kept ? *kept : decode_key(key, r->identity.key_kind);
   r->keys->add(key_hash, delta, decoded);
-  if (limits_.hot_keys_per_map == 0) return;
+  if (limits_.hot_keys_per_map == 0) return true;
   auto site = t.hot_keys.find(r->identity.site);
   if (site == t.hot_keys.end()) {
     t.other_key_inserts += delta;
-    return;
+    return true;
   }
   auto series = site->second.find(key_label(key_hash, decoded));
   if (series == site->second.end()) series = site->second.find(kOtherKey);
   series->second += delta;
+  return true;
 }
 
 void MapModel::push(TimelineEvent ev) {

@@ -176,9 +176,10 @@ class MapModel {
   void process_exited(int pid);
 
   // `delta` more inserts of one key into the map at (pid, address). A map
-  // not listed (parked) counts in its target's other series; one the model
-  // never saw, nowhere (the kernel's key table knows no target).
-  void hot_key(int pid, uint64_t address, uint64_t key_hash, uint64_t delta, const CapturedKey& key);
+  // not listed (parked) counts in its target's other series. False for a
+  // map the model does not know (the kernel's key table knows no target):
+  // the delta is not taken, and the caller offers it again once it is.
+  bool hot_key(int pid, uint64_t address, uint64_t key_hash, uint64_t delta, const CapturedKey& key);
 
   // A timeline event; map_id and site are filled from (pid, map address) when it is known.
   void event(TimelineEvent ev, uint64_t map_address);

@@ -15,10 +15,12 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "bpf/hotalloc.h"
+#include "util/hash.h"
 
 namespace hotalloc::model {
 
@@ -102,7 +104,7 @@ class SliceModel {
 
   SliceLimits limits_;
   std::map<uint32_t, TargetState> targets_;
-  std::map<std::tuple<int, uint64_t, uint64_t>, Source> index_;  // (pid, pc, caller)
+  std::unordered_map<std::tuple<int, uint64_t, uint64_t>, Source, CompositeHash> index_;  // (pid, pc, caller)
   uint64_t kernel_evictions_ = 0;
 };
 

@@ -22,17 +22,14 @@ struct CompositeHash {
     h *= 0x94d049bb133111ebULL;
     return h ^ (h >> 31);
   }
-  template <typename... T>
-  size_t operator()(const std::tuple<T...>& t) const {
-    return std::apply([](const auto&... f) {
+  // Any tuple-like key: std::pair or std::tuple of integers.
+  template <typename Key>
+  size_t operator()(const Key& key) const {
+    return std::apply([](const auto&... field) {
       uint64_t h = 0;
-      ((h = mix(h, static_cast<uint64_t>(f))), ...);
+      ((h = mix(h, static_cast<uint64_t>(field))), ...);
       return static_cast<size_t>(h);
-    }, t);
-  }
-  template <typename A, typename B>
-  size_t operator()(const std::pair<A, B>& p) const {
-    return static_cast<size_t>(mix(mix(0, static_cast<uint64_t>(p.first)), static_cast<uint64_t>(p.second)));
+    }, key);
   }
 };
 

@@ -183,8 +183,9 @@ TEST(MapModel, ParkedMapsKeysCountInTheirTargetsOther) {
   m.update(2, 10, 0xb0, stats(2, 0, 10), &id, {}, 2000);  // parks 0xa0
   ASSERT_TRUE(m.parked(10, 0xa0, 1));
   std::vector<uint8_t> a = {'a'};
-  m.hot_key(10, 0xa0, 1, 6, {HA_KEY_STRING, 1, a});
-  m.hot_key(11, 0xc0, 1, 4, {HA_KEY_STRING, 1, a});  // never seen: no target to count it in
+  EXPECT_TRUE(m.hot_key(10, 0xa0, 1, 6, {HA_KEY_STRING, 1, a}));
+  // Never seen: no target to count it in; not taken, so the reader offers it again.
+  EXPECT_FALSE(m.hot_key(11, 0xc0, 1, 4, {HA_KEY_STRING, 1, a}));
   auto s = m.publish(2000);
   EXPECT_EQ(s->targets.size(), 1u);
   uint64_t other = 0;
@@ -197,7 +198,11 @@ TEST(MapModel, AnUnchangedMapsInsertRateFallsToZero) {
   MapModel m;
   MapIdentity id = at("main.go:7");
   m.update(1, 10, 0xb0, stats(5, 0, 100), &id, {}, 1000);
-  m.update(1, 10, 0xb0, stats(5, 0, 300), &id, {}, 3000);  // 300 inserts since it was first seen, 2 s ago
+  // The kernel counts from the map's creation: 100 inserts when first seen
+  // at 1 s, 300 at 3 s. The first rate is every insert since creation (the
+  // model starts the window at first sight with an insert count of 0, so the
+  // 100 made before it are in) over the 2 s since first sight: 300 / 2 s.
+  m.update(1, 10, 0xb0, stats(5, 0, 300), &id, {}, 3000);
   EXPECT_DOUBLE_EQ(m.publish(3000)->targets.at(1).maps.at(0).inserts_per_second, 150.0);
   // No more updates: the reader does not hand the model unchanged entries.
   EXPECT_DOUBLE_EQ(m.publish(3500)->targets.at(1).maps.at(0).inserts_per_second, 150.0)
