@@ -1,6 +1,5 @@
 #include "exporter/map_metrics.h"
 
-#include <algorithm>
 #include <map>
 #include <string>
 #include <tuple>
@@ -12,16 +11,6 @@ namespace hotalloc::exporter {
 using prometheus::MetricFamily;
 
 void add_map_families(const model::Snapshot& snap, std::vector<MetricFamily>& out) {
-  MetricFamily gc =
-      target_counter("hotalloc_gc_cycles_total", "Completed GC cycles (runtime.gcMarkTermination calls).");
-  std::vector<std::pair<std::string, uint64_t>> cycles;  // in target order, one per name
-  for (const auto& t : snap.targets) {
-    auto it = std::ranges::find(cycles, t.name, &std::pair<std::string, uint64_t>::first);
-    if (it == cycles.end()) cycles.emplace_back(t.name, t.alloc.gc_cycles);
-    else it->second += t.alloc.gc_cycles;
-  }
-  for (const auto& [name, n] : cycles) add_sample(gc, static_cast<double>(n), {{"target", name}});
-  out.push_back(std::move(gc));
   if (!snap.maps) return;
 
   // Targets that share a name share their series, as in the allocation families.

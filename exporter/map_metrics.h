@@ -1,6 +1,6 @@
 // The Go-map families of a snapshot: growths by kind, evacuated buckets,
 // growth refills and bytes, inserts and hot-key inserts per creation site
-// (the model keeps their label sets bounded and sticky), and GC cycles.
+// (the model keeps their label sets bounded and sticky).
 #pragma once
 
 #include <vector>

@@ -69,6 +69,8 @@ void add_allocation_families(const model::Snapshot& snap, std::vector<MetricFami
   MetricFamily refills = target_counter(
       "hotalloc_span_refills_total",
       "Spans taken by an mcache to refill a size class ((*mcache).refill), scan and noscan summed.");
+  MetricFamily gc =
+      target_counter("hotalloc_gc_cycles_total", "Completed GC cycles (runtime.gcMarkTermination calls).");
 
   for (const auto& t : counts_by_name(snap.targets)) {
     const std::string target(t.name);
@@ -81,8 +83,10 @@ void add_allocation_families(const model::Snapshot& snap, std::vector<MetricFami
     add_sample(large_objects, static_cast<double>(t.alloc.large_objects), {{"target", target}});
     add_sample(large_bytes, static_cast<double>(t.alloc.large_bytes), {{"target", target}});
     add_sample(tiny, static_cast<double>(t.alloc.tiny_objects), {{"target", target}});
+    add_sample(gc, static_cast<double>(t.alloc.gc_cycles), {{"target", target}});
   }
-  for (auto* f : {&objects, &bytes, &large_objects, &large_bytes, &tiny, &refills}) out.push_back(std::move(*f));
+  // GC cycles last: the exposition lists them before the map families, as it always has.
+  for (auto* f : {&objects, &bytes, &large_objects, &large_bytes, &tiny, &refills, &gc}) out.push_back(std::move(*f));
 }
 
 void add_target_families(const model::Snapshot& snap, std::vector<MetricFamily>& out) {

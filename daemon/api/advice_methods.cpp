@@ -33,11 +33,20 @@ json advice_json(const model::Advice& a) {
   return j;
 }
 
-json slice_json(const model::SliceSite& s) {
-  return {{"site", s.identity.site},         {"file", s.identity.file},     {"function", s.identity.function},
-          {"elem_type", s.identity.elem_type}, {"elem_size", s.elem_size},  {"growths", s.growths},
-          {"from_empty", s.from_empty},       {"copied_bytes", s.copied_bytes}, {"alloc_bytes", s.alloc_bytes},
-          {"allocs", s.allocs},               {"max_len", s.max_new_len},   {"max_cap", s.max_new_cap}};
+json slice_json(const model::SliceSite& s, const std::string& target) {
+  return {{"target", target},
+          {"site", s.identity.site},
+          {"file", s.identity.file},
+          {"function", s.identity.function},
+          {"elem_type", s.identity.elem_type},
+          {"elem_size", s.elem_size},
+          {"growths", s.growths},
+          {"from_empty", s.from_empty},
+          {"copied_bytes", s.copied_bytes},
+          {"alloc_bytes", s.alloc_bytes},
+          {"allocs", s.allocs},
+          {"max_len", s.max_new_len},
+          {"max_cap", s.max_new_cap}};
 }
 
 Outcome advise(Backend& backend, const Request& r) {
@@ -55,23 +64,33 @@ Outcome advise(Backend& backend, const Request& r) {
   return json{{"target", sel.name}, {"advice", std::move(out)}};
 }
 
+// Unnamed, the sites of every target: each says whose it is, and "target"
+// is null unless they all share one name.
 Outcome slices(Backend& backend, const Request& r) {
   auto n = limit_param(r, 100);
   if (!n) return std::unexpected(n.error());
   auto sc = scope(backend, r, false);
   if (!sc) return std::unexpected(sc.error());
   const auto& [snap, sel] = *sc;
-  std::vector<const model::SliceSite*> sites;
-  for (uint32_t id : sel.ids)
-    if (const auto* ts = target_slices(*snap, id))
-      for (const auto& s : ts->sites) sites.push_back(&s);
-  std::ranges::stable_sort(sites, std::greater<>(), [](const model::SliceSite* s) { return s->growths; });
-  json out = json::array();
-  for (const auto* s : sites) {
-    if (out.size() >= *n) break;
-    out.push_back(slice_json(*s));
+  struct Picked {
+    const model::SliceSite* site;
+    const std::string* target;
+  };
+  std::vector<Picked> sites;
+  bool one_name = true;
+  for (const auto& t : snap->targets) {
+    if (std::ranges::find(sel.ids, t.id) == sel.ids.end()) continue;
+    one_name = one_name && t.name == sel.name;
+    if (const auto* ts = target_slices(*snap, t.id))
+      for (const auto& s : ts->sites) sites.push_back({&s, &t.name});
   }
-  return json{{"target", sel.name}, {"sites", std::move(out)}};
+  std::ranges::stable_sort(sites, std::greater<>(), [](const Picked& p) { return p.site->growths; });
+  json out = json::array();
+  for (const auto& p : sites) {
+    if (out.size() >= *n) break;
+    out.push_back(slice_json(*p.site, *p.target));
+  }
+  return json{{"target", one_name && !sel.ids.empty() ? json(sel.name) : json(nullptr)}, {"sites", std::move(out)}};
 }
 
 }  // namespace

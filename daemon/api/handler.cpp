@@ -4,19 +4,13 @@
 
 #include <fmt/format.h>
 
+#include "api/params.h"
 #include "util/log.h"
 
 namespace hotalloc::api {
 namespace {
 
 using nlohmann::json;
-
-// A method name comes from the peer and may be up to a request long; error
-// messages quote only its start.
-std::string quote_start(std::string_view s) {
-  constexpr size_t kMax = 64;
-  return s.size() <= kMax ? fmt::format("\"{}\"", s) : fmt::format("\"{}…\"", s.substr(0, kMax));
-}
 
 // Null rather than "" so that scripts can test it for truth (jq treats "" as true).
 json error_or_null(const std::string& e) { return e.empty() ? json(nullptr) : json(e); }
@@ -209,25 +203,11 @@ Outcome Handler::targets(const Request&) {
 }
 
 Outcome Handler::sizeclasses(const Request& request) {
-  const json* wanted = nullptr;
-  if (auto it = request.params.find("target"); it != request.params.end() && !it->is_null()) {
-    if (!it->is_string()) return reject(ErrorCode::invalid_params, "\"target\" must be a string");
-    wanted = &*it;
-  }
-  auto snap = snapshot();
-  if (!snap) return std::unexpected(snap.error());
-
+  auto sc = scope(backend_, request, false);
+  if (!sc) return std::unexpected(sc.error());
   json out = json::array();
-  json names = json::array();
-  for (const model::TargetView& t : (*snap)->targets) {
-    names.push_back(t.name);
-    if (!wanted || *wanted == t.name) out.push_back(size_classes(t));
-  }
-  if (wanted && out.empty()) {
-    return reject(ErrorCode::target_not_found,
-                  fmt::format("no target named {}", quote_start(wanted->get_ref<const std::string&>())),
-                  json{{"targets", std::move(names)}});
-  }
+  for (const model::TargetView& t : sc->snap->targets)
+    if (std::ranges::find(sc->sel.ids, t.id) != sc->sel.ids.end()) out.push_back(size_classes(t));
   return json{{"targets", std::move(out)}};
 }
 

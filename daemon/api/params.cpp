@@ -10,6 +10,11 @@ namespace hotalloc::api {
 
 using nlohmann::json;
 
+std::string quote_start(std::string_view s) {
+  constexpr size_t kMax = 64;
+  return s.size() <= kMax ? fmt::format("\"{}\"", s) : fmt::format("\"{}…\"", s.substr(0, kMax));
+}
+
 std::expected<std::optional<uint64_t>, ApiError> uint_param(const Request& r, const char* name) {
   auto it = r.params.find(name);
   if (it == r.params.end() || it->is_null()) return std::nullopt;
@@ -34,6 +39,7 @@ std::expected<std::optional<std::string>, ApiError> string_param(const Request& 
 std::expected<Selection, ApiError> select(const model::Snapshot& s, const std::optional<std::string>& wanted,
                                           bool need_one) {
   Selection sel;
+  sel.named = wanted.has_value();
   json names = json::array();
   for (const auto& t : s.targets) {
     names.push_back(t.name);
@@ -46,7 +52,7 @@ std::expected<Selection, ApiError> select(const model::Snapshot& s, const std::o
     }
   }
   if (wanted && sel.ids.empty())
-    return reject(ErrorCode::target_not_found, fmt::format("no target named \"{}\"", wanted->substr(0, 64)),
+    return reject(ErrorCode::target_not_found, fmt::format("no target named {}", quote_start(*wanted)),
                   json{{"targets", names}});
   return sel;
 }

@@ -7,6 +7,7 @@
 #include <expected>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/handler.h"
@@ -15,18 +16,25 @@
 
 namespace hotalloc::api {
 
+// The most entries limit_param lets a request ask for.
+inline constexpr uint64_t kMaxLimit = 4096;
+
 // A non-negative integer, or nullopt when absent or null.
 std::expected<std::optional<uint64_t>, ApiError> uint_param(const Request& r, const char* name);
 // The "limit" param: `fallback` when absent or null, and at most kMaxLimit.
-inline constexpr uint64_t kMaxLimit = 4096;
 std::expected<size_t, ApiError> limit_param(const Request& r, size_t fallback);
 // A string, or nullopt when absent or null.
 std::expected<std::optional<std::string>, ApiError> string_param(const Request& r, const char* name);
 
+// A name from the peer (a method, a target) may be up to a request long;
+// error messages quote only its start.
+std::string quote_start(std::string_view s);
+
 // The targets a request is about: the ones named `wanted`, else every target.
 struct Selection {
-  std::string name;
+  std::string name;  // the first selected target's (others may differ when not named)
   std::vector<uint32_t> ids;
+  bool named = false;  // chosen by name rather than all by default
 };
 // target_not_found for a name no target has; with need_one and no name,
 // invalid_params when targets of several names are traced.

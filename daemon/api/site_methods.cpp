@@ -17,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kDefaultSiteLimit = 20;
+constexpr uint64_t kDefaultSiteLimit = 20;
 
 json frame(const target::SourceLine& f) { return {{"function", f.function}, {"file", f.file}, {"line", f.line}}; }
 
@@ -87,17 +87,14 @@ class Sites {
       live = it->get<bool>();
     }
     // Not limit_param: here 0 means every site, and there is no kMaxLimit.
-    int64_t limit = kDefaultSiteLimit;
-    if (auto it = r.params.find("limit"); it != r.params.end() && !it->is_null()) {
-      if (!it->is_number_integer() || it->get<int64_t>() < 0)
-        return reject(ErrorCode::invalid_params, "\"limit\" must be a non-negative integer (0: all)");
-      limit = it->get<int64_t>();
-    }
+    auto limit = uint_param(r, "limit");
+    if (!limit) return std::unexpected(limit.error());
     auto sc = scope(backend_, r, false);
     if (!sc) return std::unexpected(sc.error());
     json out = json::array();
     for (const model::TargetView* t : selected_views(*sc->snap, sc->sel))
-      out.push_back(target_sites(*t, live ? heapprof::kInuseSpace : heapprof::kAllocSpace, static_cast<size_t>(limit)));
+      out.push_back(target_sites(*t, live ? heapprof::kInuseSpace : heapprof::kAllocSpace,
+                                 static_cast<size_t>(limit->value_or(kDefaultSiteLimit))));
     return json{{"targets", std::move(out)}};
   }
 
@@ -137,13 +134,14 @@ class Pprof {
     if (!sc) return std::unexpected(sc.error());
     const auto& [snap, sel] = *sc;
     // Stricter than scope's need_one (which refuses only several names):
-    // unnamed, pprof wants exactly one target, so none, or several specs'
-    // targets sharing a name, still ask for "target" (docs/protocol.md).
-    if (!r.params.contains("target") || r.params.at("target").is_null()) {
-      if (snap->targets.size() != 1)
-        return reject(ErrorCode::invalid_params, "\"target\" is required when the daemon traces several targets",
-                      json{{"targets", target_names(*snap)}});
-    }
+    // unnamed, pprof wants exactly one target. None leaves nothing to
+    // profile; several specs' targets sharing a name still ask for "target"
+    // (docs/protocol.md).
+    if (!sel.named && sel.ids.empty())
+      return reject(ErrorCode::invalid_params, "the daemon traces no targets", json{{"targets", json::array()}});
+    if (!sel.named && sel.ids.size() > 1)
+      return reject(ErrorCode::invalid_params, "\"target\" is required when the daemon traces several targets",
+                    json{{"targets", target_names(*snap)}});
     const std::string& name = sel.name;
     std::vector<heapprof::ProcessHeapPtr> processes;
     for (const model::TargetView* t : selected_views(*snap, sel))

@@ -1,6 +1,8 @@
 // hotallocctl advise and slices: what to change in a target's code (maps and
 // slices to presize, keys to shard, maps to reuse), each with the figures it
 // rests on; and slice growth per append site.
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "ctl/command_util.h"
@@ -45,17 +47,25 @@ void render_advice(const json& r, std::ostream& os, bool color) {
 
 void render_slices(const json& r, std::ostream& os, bool color) {
   const json& sites = list(r, "sites");
-  os << paint(text(r, "target"), Color::bold, color) << '\n';
+  // Sites of one name get it as a header; those of several (no --target)
+  // each say theirs in a column.
+  std::string target = text(r, "target");
+  if (!target.empty()) os << paint(target, Color::bold, color) << '\n';
   if (sites.empty()) {
     os << "no slice growth seen (growslice is probed while insert probes are on: --map-inserts)\n";
     return;
   }
-  Table table({{"SITE"}, {"FUNCTION"}, {"ELEM"}, {"GROWTHS", true}, {"FROM EMPTY", true}, {"MAX CAP", true},
-               {"COPIED", true}, {"ALLOCATED", true}});
-  for (const json& s : sites)
-    table.add({text(s, "site"), text(s, "function"), text(s, "elem_type"), number(s, "growths"),
-               number(s, "from_empty"), number(s, "max_cap"), human_bytes(count_of(s, "copied_bytes")),
-               human_bytes(count_of(s, "alloc_bytes"))});
+  std::vector<Table::Column> columns{{"SITE"}, {"FUNCTION"}, {"ELEM"}, {"GROWTHS", true}, {"FROM EMPTY", true},
+                                     {"MAX CAP", true}, {"COPIED", true}, {"ALLOCATED", true}};
+  if (target.empty()) columns.insert(columns.begin(), Table::Column{"TARGET"});
+  Table table(std::move(columns));
+  for (const json& s : sites) {
+    std::vector<Cell> row{text(s, "site"), text(s, "function"), text(s, "elem_type"), number(s, "growths"),
+                          number(s, "from_empty"), number(s, "max_cap"), human_bytes(count_of(s, "copied_bytes")),
+                          human_bytes(count_of(s, "alloc_bytes"))};
+    if (target.empty()) row.insert(row.begin(), text(s, "target"));
+    table.add(std::move(row));
+  }
   table.print(os, color);
 }
 

@@ -57,25 +57,31 @@ const json& list(const json& j, const char* key) {
   return it != j.end() && it->is_array() ? *it : kEmpty;
 }
 
+int report(const Error& e) {
+  std::cerr << "hotallocctl: " << e.message << '\n';
+  return exit_code(e);
+}
+
+int report(const api::ApiError& e, bool json_out) {
+  if (json_out) std::cout << api::to_json(e).dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+  std::cerr << "hotallocctl: " << api::to_string(e.code) << ": " << e.message << '\n';
+  return exit_code(e.code);
+}
+
 std::optional<json> call_once(const std::string& socket, std::chrono::milliseconds timeout,
                               const std::string& method, const json& params, bool json_out, int& code) {
   auto client = Client::connect(socket, timeout);
   if (!client) {
-    std::cerr << "hotallocctl: " << client.error().message << '\n';
-    code = exit_code(client.error());
+    code = report(client.error());
     return std::nullopt;
   }
   auto reply = client->call(method, params);
   if (!reply) {
-    std::cerr << "hotallocctl: " << reply.error().message << '\n';
-    code = exit_code(reply.error());
+    code = report(reply.error());
     return std::nullopt;
   }
   if (!reply->ok()) {
-    const api::ApiError& e = reply->outcome.error();
-    if (json_out) std::cout << api::to_json(e).dump(2) << '\n';
-    std::cerr << "hotallocctl: " << api::to_string(e.code) << ": " << e.message << '\n';
-    code = exit_code(e.code);
+    code = report(reply->outcome.error(), json_out);
     return std::nullopt;
   }
   return *reply->outcome;

@@ -11,7 +11,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/protocol.h"
 #include "ctl/commands.h"
+#include "util/result.h"
 
 namespace hotalloc::ctl {
 
@@ -34,9 +36,14 @@ uint64_t count_of(const nlohmann::json& j, const char* key);  // 0 when absent o
 void install_stop_handler();
 bool stop_requested();
 
+// Print a failure to get an answer, or an error reply (with json_out also
+// as the error object on stdout), and return the exit code it calls for:
+// main and the commands that ask more than once report alike.
+int report(const Error& e);
+int report(const api::ApiError& e, bool json_out);
+
 // One request on a fresh connection, for commands that ask more than once;
-// prints an error the way main does (as JSON too with json_out) and sets
-// `code` to the exit code it calls for.
+// reports an error (see report) and sets `code` to the exit code it calls for.
 std::optional<nlohmann::json> call_once(const std::string& socket, std::chrono::milliseconds timeout,
                                         const std::string& method, const nlohmann::json& params, bool json_out,
                                         int& code);

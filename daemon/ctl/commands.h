@@ -21,7 +21,8 @@ namespace hotalloc::ctl {
 using Render = std::function<void(const nlohmann::json& result, std::ostream& os, bool color)>;
 
 // Takes each result of a streamed answer (pprof chunks), the last included,
-// before that last one is rendered; an error stops the command (exit 1).
+// before that last one is rendered; an error stops the command (exit 1, or
+// 76 when its err is EPROTO: a part the daemon should not have sent).
 using TakePart = std::function<Status(const nlohmann::json& result)>;
 
 // Commands that ask more than once (events --follow, hotkeys --for) run

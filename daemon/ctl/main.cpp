@@ -1,5 +1,6 @@
 // hotallocctl: asks hotallocd over its local socket and prints the answer as
 // a table for people or, with --json, as one JSON document for scripts.
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ctl/client.h"
+#include "ctl/command_util.h"
 #include "ctl/commands.h"
 #include "ctl/table.h"
 
@@ -39,9 +41,9 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
-int report(const Error& e) {
-  std::cerr << "hotallocctl: " << e.message << '\n';
-  return exit_code(e);
+int unexpected_shape(const nlohmann::json::exception& e) {
+  std::cerr << "hotallocctl: the daemon's answer has an unexpected shape: " << e.what() << '\n';
+  return kExitProtocol;
 }
 
 int run(int argc, char** argv) {
@@ -73,7 +75,14 @@ int run(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
 
-  if (chosen.run) return chosen.run(socket, *parse_duration(timeout_text), json_out);
+  if (chosen.run) {
+    // These render as they go: their results may have an unexpected shape too.
+    try {
+      return chosen.run(socket, *parse_duration(timeout_text), json_out);
+    } catch (const nlohmann::json::exception& e) {
+      return unexpected_shape(e);
+    }
+  }
   auto client = Client::connect(socket, *parse_duration(timeout_text));
   if (!client) return report(client.error());
   auto reply = client->call(chosen.method, chosen.params);
@@ -81,20 +90,17 @@ int run(int argc, char** argv) {
   // A streamed answer: each part goes to the command, then the last is shown.
   while (chosen.take_part && reply->ok()) {
     if (auto st = chosen.take_part(*reply->outcome); !st) {
+      // A part the daemon should not have sent carries EPROTO (76, as
+      // exit_code maps it); other failures, such as writing the file, exit 1.
       std::cerr << "hotallocctl: " << st.error().message << '\n';
-      return kExitErrorReply;
+      return st.error().err == EPROTO ? exit_code(st.error()) : int(kExitErrorReply);
     }
     if (reply->framing != api::Framing::partial) break;
     reply = client->next();
     if (!reply) return report(reply.error());
   }
 
-  if (!reply->ok()) {
-    const api::ApiError& e = reply->outcome.error();
-    if (json_out) std::cout << api::to_json(e).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-    std::cerr << "hotallocctl: " << api::to_string(e.code) << ": " << e.message << '\n';
-    return exit_code(e.code);
-  }
+  if (!reply->ok()) return report(reply->outcome.error(), json_out);
   try {
     if (json_out) {
       std::cout << reply->outcome->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
@@ -102,8 +108,7 @@ int run(int argc, char** argv) {
       chosen.render(*reply->outcome, std::cout, color_wanted());
     }
   } catch (const nlohmann::json::exception& e) {
-    std::cerr << "hotallocctl: the daemon's answer has an unexpected shape: " << e.what() << '\n';
-    return kExitProtocol;
+    return unexpected_shape(e);
   }
   return kExitOk;
 }

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "api/params.h"
 #include "ctl/client.h"
 #include "ctl/command_util.h"
 #include "ctl/table.h"
@@ -153,15 +154,22 @@ void add_hotkeys(CLI::App& app, Invocation& chosen) {
   sub->callback([a, &chosen, params] {
     chosen = {"hotkeys", params(), render_hotkeys};
     if (a->for_text.empty()) return;
-    int64_t ms = *tracer::parse_duration_ms(a->for_text);
-    chosen.run = [a, ms, params](const std::string& socket, std::chrono::milliseconds timeout, bool json_out) {
+    // The daemon takes whole seconds: wait for the window it opens, not the one asked for.
+    int64_t seconds = (*tracer::parse_duration_ms(a->for_text) + 999) / 1000;
+    chosen.run = [a, seconds, params](const std::string& socket, std::chrono::milliseconds timeout, bool json_out) {
       int code = 0;
-      auto on = call_once(socket, timeout, "map_inserts", {{"for_seconds", (ms + 999) / 1000}}, json_out, code);
+      auto on = call_once(socket, timeout, "map_inserts", {{"for_seconds", seconds}}, json_out, code);
       if (!on) return code;
-      uint64_t window = on->at("window").at("id").get<uint64_t>();
-      std::this_thread::sleep_for(std::chrono::milliseconds(ms) + kCollectMargin);
+      const json* window = nullptr;
+      if (auto w = on->find("window"); w != on->end() && w->is_object())
+        if (auto id = w->find("id"); id != w->end() && id->is_number_unsigned()) window = &*id;
+      if (!window) {
+        std::cerr << "hotallocctl: the daemon's answer to map_inserts has no window id\n";
+        return int(kExitProtocol);
+      }
       json p = params();
-      p["window"] = window;
+      p["window"] = *window;
+      std::this_thread::sleep_for(std::chrono::seconds(seconds) + kCollectMargin);
       auto r = call_once(socket, timeout, "hotkeys", p, json_out, code);
       if (!r) return code;
       if (json_out) std::cout << r->dump(2, ' ', false, json::error_handler_t::replace) << '\n';
@@ -200,7 +208,7 @@ void add_events(CLI::App& app, Invocation& chosen) {
         }
         std::cout.flush();
         p["since"] = count_of(*r, "next");
-        p["limit"] = 4096;
+        p["limit"] = api::kMaxLimit;  // all that came since, as far as the daemon gives
         std::this_thread::sleep_for(kFollowPoll);
       }
       return int(kExitOk);

@@ -1,5 +1,6 @@
 // hotallocctl sites and pprof: the sampled heap profile of a target, as a
 // table of allocation sites or as a pprof file.
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -68,6 +69,9 @@ void render_sites(const json& r, std::ostream& os, bool color) {
   }
 }
 
+// A part no hotallocd sends: EPROTO makes it a protocol mismatch (exit 76).
+std::unexpected<Error> mismatch(std::string message) { return std::unexpected(Error{std::move(message), EPROTO}); }
+
 // Writes the chunks to PATH.tmp and renames it to PATH once the last has
 // come, so that a failed transfer leaves no truncated profile behind.
 class ProfileFile {
@@ -83,9 +87,9 @@ class ProfileFile {
   Status take(const json& part) {
     auto chunk = part.find("chunk");
     if (chunk == part.end()) return finish();
-    if (!chunk->is_string()) return fail("the daemon sent a chunk that is not a string");
+    if (!chunk->is_string()) return mismatch("the daemon sent a chunk that is not a string");
     auto bytes = base64_decode(chunk->get_ref<const std::string&>());
-    if (!bytes) return fail("the daemon sent a chunk that is not base64");
+    if (!bytes) return mismatch("the daemon sent a chunk that is not base64");
     if (!out_.is_open()) {
       out_.open(tmp(), std::ios::binary | std::ios::trunc);
       if (!out_) return fail("cannot write {}", tmp());

@@ -133,8 +133,9 @@ std::string frame(const std::string& target, const json& sizes, const json& maps
   std::map<std::string, MapSite> by_site;
   for (const json& m : list(maps, "maps")) {
     uint64_t growths = 0;
-    const json by_kind = m.value("growths", json::object());  // a named copy: items() must not dangle
-    for (const auto& item : by_kind.items()) growths += count_of(by_kind, item.key().c_str());
+    const json by_kind = m.value("growths", json::object());  // a named copy: the loop must not dangle
+    if (by_kind.is_object())
+      for (const json& n : by_kind) growths += n.is_number_unsigned() ? n.get<uint64_t>() : 0;
     if (growths == 0) continue;
     MapSite& s = by_site[text(m, "site")];
     s.function = text(m, "function");

@@ -176,6 +176,24 @@ TEST_F(ApiHandlerTest, SizeClassesOfAnUnknownTarget) {
   EXPECT_EQ(e.data, (json{{"targets", {"api", "worker"}}}));
 }
 
+TEST_F(ApiHandlerTest, AnUnknownTargetIsQuotedByItsStart) {
+  ApiError e = error("sizeclasses", {{"target", std::string(100000, 't')}});
+  EXPECT_EQ(e.code, ErrorCode::target_not_found);
+  EXPECT_EQ(e.message, "no target named \"" + std::string(64, 't') + "…\"");
+}
+
+// Two specs' targets with one name are both answered for that name.
+TEST(ApiHandler, SizeClassesOfANameSeveralTargetsShare) {
+  model::Snapshot s = synthetic_snapshot();
+  s.targets[1].name = "api";
+  FakeBackend b(std::make_shared<const model::Snapshot>(s));
+  Handler h(b);
+  json named = *h.handle(Request{1, "sizeclasses", {{"target", "api"}}}, {}).outcome;
+  ASSERT_EQ(named["targets"].size(), 2u) << named;
+  EXPECT_EQ(named["targets"][1]["target"], "api");
+  EXPECT_EQ(named["targets"][1]["go_version"], "");  // the second target's, not the first's again
+}
+
 TEST_F(ApiHandlerTest, SizeClassesWithATargetThatIsNotAName) {
   EXPECT_EQ(error("sizeclasses", {{"target", 1}}).code, ErrorCode::invalid_params);
   EXPECT_EQ(error("sizeclasses", {{"target", {"api"}}}).code, ErrorCode::invalid_params);

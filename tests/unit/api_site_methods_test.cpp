@@ -63,6 +63,10 @@ TEST_F(SiteMethodsTest, SitesChecksItsParams) {
   EXPECT_EQ(call("sites", {{"limit", "ten"}}).outcome.error().code, ErrorCode::invalid_params);
   EXPECT_EQ(call("sites", {{"live", "yes"}}).outcome.error().code, ErrorCode::invalid_params);
   EXPECT_EQ(call("sites", {{"target", 7}}).outcome.error().code, ErrorCode::invalid_params);
+  // 0 asks for every site; null for the default.
+  EXPECT_TRUE(call("sites", {{"limit", 0}}).ok());
+  EXPECT_TRUE(call("sites", {{"limit", nullptr}}).ok());
+  EXPECT_TRUE(call("sites", {{"limit", 100000}}).ok());
   Reply missing = call("sites", {{"target", "nope"}});
   EXPECT_EQ(missing.outcome.error().code, ErrorCode::target_not_found);
   EXPECT_EQ(missing.outcome.error().data.at("targets"), json::array({"quiet"}));
@@ -93,7 +97,11 @@ TEST(SiteMethods, PprofWantsATargetUnlessExactlyOneIsTraced) {
     return std::holds_alternative<Reply>(a) ? std::move(std::get<Reply>(a)) : Reply{};
   };
   auto none = std::make_shared<model::Snapshot>();
-  EXPECT_EQ(call(none, "pprof", json::object()).outcome.error().code, ErrorCode::invalid_params);
+  Reply nothing = call(none, "pprof", json::object());
+  ASSERT_FALSE(nothing.ok());
+  EXPECT_EQ(nothing.outcome.error().code, ErrorCode::invalid_params);
+  EXPECT_EQ(nothing.outcome.error().message, "the daemon traces no targets");
+  EXPECT_EQ(call(none, "pprof", {{"target", "quiet"}}).outcome.error().code, ErrorCode::target_not_found);
 
   auto twice = std::make_shared<model::Snapshot>(*snapshot_with_unsampled_target());
   twice->targets.push_back(twice->targets.front());
@@ -102,6 +110,7 @@ TEST(SiteMethods, PprofWantsATargetUnlessExactlyOneIsTraced) {
   ASSERT_FALSE(unnamed.ok());
   EXPECT_EQ(unnamed.outcome.error().code, ErrorCode::invalid_params);
   EXPECT_EQ(unnamed.outcome.error().data.at("targets"), json::array({"quiet", "quiet"}));
+  EXPECT_EQ(unnamed.outcome.error().message, "\"target\" is required when the daemon traces several targets");
   EXPECT_EQ(call(twice, "pprof", {{"target", "quiet"}}).outcome.error().code, ErrorCode::not_attached);
   Reply sites = call(twice, "sites", {{"target", "quiet"}});
   ASSERT_TRUE(sites.ok()) << sites.outcome.error().message;

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -315,6 +317,115 @@ TEST_F(CtlTest, ProtocolMismatchOrGarbageExits76) {
     }
     EXPECT_EQ(r.code, 76) << m.what << ": " << r.err;
   }
+}
+
+// Parts of an answer that no hotallocd sends are protocol mismatches too,
+// in a stream (pprof) or in the first of two calls (hotkeys --for).
+TEST_F(CtlTest, AMalformedPprofChunkOrHotkeysWindowExits76) {
+  std::filesystem::create_directory(dir_ + "/run");
+  const std::string profile = dir_ + "/heap.pb.gz";
+  const struct {
+    const char* what;
+    std::string args, reply;
+  } cases[] = {
+      {"a chunk that is not a string", "pprof -o '" + profile + "'",
+       R"({"v":1,"id":1,"ok":true,"more":true,"result":{"chunk":5}})" "\n"},
+      {"a chunk that is not base64", "pprof -o '" + profile + "'",
+       R"({"v":1,"id":1,"ok":true,"more":true,"result":{"chunk":"@@@@"}})" "\n"},
+      {"map_inserts without a window", "hotkeys --for 1s", R"({"v":1,"id":1,"ok":true,"result":{"on":true}})" "\n"},
+      {"a window id that is not a number", "hotkeys --for 1s",
+       R"({"v":1,"id":1,"ok":true,"result":{"on":true,"window":{"id":"3"}}})" "\n"},
+  };
+  for (const auto& c : cases) {
+    std::filesystem::remove(options_.path);
+    Ran r;
+    {
+      ScriptedDaemon d(options_.path, kGreeting, c.reply);
+      r = ctl("--timeout 2s " + c.args);
+    }
+    EXPECT_EQ(r.code, 76) << c.what << ": " << r.err;
+    EXPECT_NE(r.err.find("hotallocctl: "), std::string::npos) << c.what;
+    EXPECT_FALSE(std::filesystem::exists(profile)) << c.what;
+    EXPECT_FALSE(std::filesystem::exists(profile + ".tmp")) << c.what;
+  }
+}
+
+// The daemon opens windows of whole seconds: --for 200ms asks for 1 s and
+// waits for all of it, and the collection margin, before asking for keys.
+TEST_F(CtlTest, HotkeysForWaitsForTheWindowTheDaemonOpens) {
+  using Clock = std::chrono::steady_clock;
+  std::mutex mu;
+  std::optional<Clock::time_point> opened, asked;
+  json for_seconds, window;
+  handler_.add({"map_inserts", false, [&](const api::Request& r) -> api::Outcome {
+                  std::lock_guard lock(mu);
+                  opened = Clock::now();
+                  for_seconds = r.params.value("for_seconds", json());
+                  return json{{"mode", "off"}, {"on", true}, {"window", {{"id", 7}}}};
+                }});
+  handler_.add({"hotkeys", false, [&](const api::Request& r) -> api::Outcome {
+                  std::lock_guard lock(mu);
+                  asked = Clock::now();
+                  window = r.params.value("window", json());
+                  return json{{"target", "api"}, {"window_seconds", 1.0}, {"maps", json::array()}};
+                }});
+  start();
+  Ran r = ctl("--json hotkeys --for 200ms");
+  server_.reset();  // no more calls into this test's state
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(for_seconds, 1);
+  EXPECT_EQ(window, 7);
+  ASSERT_TRUE(opened && asked);
+  EXPECT_GE(*asked - *opened, 2500ms);  // 1 s and the 1.5 s margin
+  EXPECT_EQ(json::parse(r.out)["window_seconds"], 1.0);
+}
+
+// Commands that ask more than once (events --follow) print an error reply
+// exactly as a single call does.
+TEST_F(CtlTest, RepeatingCommandsReportErrorsAsOneCallDoes) {
+  std::filesystem::create_directory(dir_ + "/run");
+  const std::string error = R"({"code":"target_not_found","message":"no target named \"db\"","data":{"targets":["api"]}})";
+  const std::string reply = R"({"v":1,"id":1,"ok":false,"error":)" + error + "}\n";
+  Ran follow, once;
+  {
+    ScriptedDaemon d(options_.path, kGreeting, reply);
+    follow = ctl("--json events --follow --target db");
+  }
+  std::filesystem::remove(options_.path);
+  {
+    ScriptedDaemon d(options_.path, kGreeting, reply);
+    once = ctl("--json events --target db");
+  }
+  EXPECT_EQ(follow.code, 1) << follow.err;
+  EXPECT_EQ(json::parse(follow.out), json::parse(error));
+  EXPECT_EQ(follow.out, once.out);
+  EXPECT_EQ(follow.err, once.err);
+  EXPECT_EQ(once.code, 1);
+}
+
+// Sites of one name have it as a header; sites of several each name theirs.
+TEST_F(CtlTest, SlicesSayWhoseEachSiteIs) {
+  std::filesystem::create_directory(dir_ + "/run");
+  auto slices = [&](const std::string& result) {
+    std::filesystem::remove(options_.path);
+    ScriptedDaemon d(options_.path, kGreeting, R"({"v":1,"id":1,"ok":true,"result":)" + result + "}\n");
+    return ctl("slices");
+  };
+  const std::string api_site = R"({"target":"api","site":"a.go:1","function":"main.f","elem_type":"int64",)"
+                               R"("growths":5,"from_empty":1,"max_cap":64,"copied_bytes":0,"alloc_bytes":1024})";
+  const std::string worker_site = R"({"target":"worker","site":"w.go:2","function":"main.g","elem_type":"byte",)"
+                                  R"("growths":3,"from_empty":1,"max_cap":16,"copied_bytes":0,"alloc_bytes":16})";
+
+  Ran one = slices(R"({"target":"api","sites":[)" + api_site + "]}");
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(squeeze(one.out), "api\nSITE FUNCTION ELEM GROWTHS FROM EMPTY MAX CAP COPIED ALLOCATED\n"
+                              "a.go:1 main.f int64 5 1 64 0 B 1.0 KiB\n");
+
+  Ran several = slices(R"({"target":null,"sites":[)" + api_site + "," + worker_site + "]}");
+  ASSERT_EQ(several.code, 0) << several.err;
+  EXPECT_EQ(squeeze(several.out), "TARGET SITE FUNCTION ELEM GROWTHS FROM EMPTY MAX CAP COPIED ALLOCATED\n"
+                                  "api a.go:1 main.f int64 5 1 64 0 B 1.0 KiB\n"
+                                  "worker w.go:2 main.g byte 3 1 16 0 B 16 B\n");
 }
 
 TEST_F(CtlTest, PermissionDeniedExits77) {

@@ -188,9 +188,11 @@ TEST(ExporterMetrics, TargetsWithOneNameShareTheirSeries) {
   a.name = "api";
   a.alloc.small_objects[scan(1)] = 5;
   a.alloc.tiny_objects = 1;
+  a.alloc.gc_cycles = 3;
   a.processes = {{10, 1, true}};
   model::TargetView b = a;
   b.alloc.small_objects[noscan(1)] = 7;
+  b.alloc.gc_cycles = 4;
   b.processes = {{10, 1, true}, {11, 1, true}};
   s.targets = {a, b};
   const std::string text = serialize(build_families(s));
@@ -201,6 +203,7 @@ TEST(ExporterMetrics, TargetsWithOneNameShareTheirSeries) {
   EXPECT_NE(text.find("hotalloc_heap_alloc_objects_total{target=\"api\",size_class=\"8\"} 17\n"), std::string::npos)
       << text;
   EXPECT_NE(text.find("hotalloc_heap_tiny_alloc_objects_total{target=\"api\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("hotalloc_gc_cycles_total{target=\"api\"} 7\n#"), std::string::npos) << text;
 }
 
 // With no targets and nothing counted, families without series are left out
