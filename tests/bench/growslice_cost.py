@@ -14,12 +14,11 @@ own run time per growslice probe hit (BPF run-time stats).
 """
 import json
 import os
-import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import urllib.request
 
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(root, "tools", "bench"))
@@ -49,8 +48,9 @@ def run():
 
 
 daemon = None
+work = tempfile.mkdtemp(prefix="hotalloc-growslice-")  # the daemon's socket and log
 try:
-    daemon = Daemon(build, tempfile.mkdtemp(), "growslice", ["--pid", str(pid), "--map-inserts=off"])
+    daemon = Daemon(build, work, "growslice", ["--pid", str(pid), "--map-inserts=off"])
     run()  # warm up
     times = {"off": [], "on": []}
     inserts = {"off": [], "on": []}
@@ -61,11 +61,11 @@ try:
             times[mode].append(growth)
             inserts[mode].append(insert)
     daemon.call("map_inserts", mode="off")
-    metrics = urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}/metrics").read().decode()
 
     def metric(name, probe):
-        m = re.search(rf'^{name}{{probe="{probe}"}} (\S+)$', metrics, re.M)
-        return float(m.group(1)) if m else 0.0
+        # One series: metric_sum sums the lines that start with its argument
+        # and a space, here only that series' line (0 when it is absent).
+        return daemon.metric_sum(f'{name}{{probe="{probe}"}}')
 
     off, on = statistics.median(times["off"]), statistics.median(times["on"])
     print(f"go {version}, {n} slices x 16 appends, {pairs} alternating pairs")
@@ -83,6 +83,7 @@ try:
 finally:
     if daemon:
         daemon.stop()
+    shutil.rmtree(work, ignore_errors=True)
     prog.stdin.write("quit\n")
     prog.stdin.flush()
     prog.wait()

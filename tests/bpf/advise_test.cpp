@@ -6,8 +6,6 @@
 // busy workload.
 #include <unistd.h>
 
-#include <thread>
-
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -135,22 +133,18 @@ TEST_P(Advise, TopShowsTheTopSizeClassAndTheGrowingMapWithin3s) {
     size_t end = screen.find(' ', start);
     return start == std::string::npos ? std::string() : screen.substr(start, end - start);
   };
-  std::string screen;
-  bool shown = false;
-  auto deadline = std::chrono::steady_clock::now() + 3s;
-  while (!shown && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(200ms);
-    screen = run_capture("tmux capture-pane -p -t " + session).value_or("");
-    shown = screen.find("/s") != std::string::npos && top_size(screen) == size &&
-            screen.find(map_site) != std::string::npos;
-  }
+  std::string screen;  // the last one captured
+  bool shown = eventually(
+      [&] {
+        screen = run_capture("tmux capture-pane -p -t " + session).value_or("");
+        return screen.find("/s") != std::string::npos && top_size(screen) == size &&
+               screen.find(map_site) != std::string::npos;
+      },
+      3s, 200ms);
   // q quits: the pane's command ends and tmux closes the session.
   system(("tmux send-keys -t " + session + " q").c_str());
-  bool quit = false;
-  for (int i = 0; i < 20 && !quit; i++) {
-    std::this_thread::sleep_for(100ms);
-    quit = system(("tmux has-session -t " + session + " 2>/dev/null").c_str()) != 0;
-  }
+  bool quit = eventually(
+      [&] { return system(("tmux has-session -t " + session + " 2>/dev/null").c_str()) != 0; }, 2s, 100ms);
   if (!quit) system(("tmux kill-session -t " + session).c_str());
   EXPECT_TRUE(shown) << "within 3 s, no screen with size " << size << " on top and map " << map_site << ":\n"
                      << screen;

@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -85,12 +86,13 @@ class HeapSites : public ::testing::TestWithParam<GoBuild> {
     HOTALLOC_REQUIRE(geteuid() == 0, "needs root to load BPF programs and read another process's memory");
     version_ = GetParam().version;
     mode_ = GetParam().mode;
-    dir_ = build_dir() + "/tmp-heapsites-" + std::to_string(getpid()) + "-" + version_ + mode_;
-    std::filesystem::create_directories(dir_);
+    tmp_.emplace(std::filesystem::path(build_dir()) / ("tmp-heapsites-" + version_ + "-" + mode_));
+    dir_ = tmp_->path();
+    ASSERT_FALSE(dir_.empty()) << "could not make a temporary directory";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string version_, mode_, dir_;
+  std::optional<TempDir> tmp_;  // dir_, removed with the fixture whatever the outcome
 };
 
 TEST_P(HeapSites, MatchesTheProgramsOwnHeapProfile) {

@@ -181,19 +181,23 @@ TEST_P(MapsCli, DutyCycleSwitchesInsertProbesByItself) {
   if (HasFatalFailure() || IsSkipped()) return;
   EXPECT_EQ(insert_mode(*daemon_), "300ms/2s");
   bool seen_on = false, seen_off = false;
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!(seen_on && seen_off) && std::chrono::steady_clock::now() < deadline) {
-    std::string state = insert_probe_state(*daemon_, target_);
-    seen_on |= state == "all attached";
-    seen_off |= state == "none attached";
-    std::this_thread::sleep_for(50ms);
-  }
+  eventually(
+      [&] {
+        std::string state = insert_probe_state(*daemon_, target_);
+        seen_on |= state == "all attached";
+        seen_off |= state == "none attached";
+        return seen_on && seen_off;
+      },
+      10s, 50ms);
   EXPECT_TRUE(seen_on) << "the probes never came on";
   EXPECT_TRUE(seen_off) << "the probes never went off";
   // Sampled: each zipf run's map gets some of its inserts counted when a
   // duty phase overlaps it, and never more than the program made.
+  // Runs over at least three duty periods (a run is shorter than the 300 ms
+  // on-phase, so runs fall into both phases).
   uint64_t seen = 0;
-  for (int run = 0; run < 20 && seen == 0; run++) {
+  const auto runs_until = std::chrono::steady_clock::now() + 6s;
+  for (int run = 0; (run < 20 || std::chrono::steady_clock::now() < runs_until) && seen == 0; run++) {
     command("zipf 100000");
     auto maps = daemon_->call("maps", {{"target", target_}});
     ASSERT_TRUE(maps) << maps.error().message;
@@ -203,7 +207,7 @@ TEST_P(MapsCli, DutyCycleSwitchesInsertProbesByItself) {
       seen += m.at("inserts").get<uint64_t>();
     }
   }
-  EXPECT_GT(seen, 0u) << "no insert counted in 20 runs with the probes on 30% of the time";
+  EXPECT_GT(seen, 0u) << "no insert counted in 6 s of runs with the probes on 300 ms of every 2 s";
   prog_->write_line("quit");
 }
 

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -46,9 +45,9 @@ TEST(Refusals, BadTargetsFailClearlyAndTheGoodOneIsTraced) {
   ASSERT_TRUE(go) << go.error().message;
 
   // A truncated copy of a Go binary.
-  std::string dir = std::filesystem::temp_directory_path() / ("hotalloc-refusals-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  std::string truncated = dir + "/truncated-go";
+  TempDir dir(std::filesystem::temp_directory_path() / "hotalloc-refusals");
+  ASSERT_FALSE(dir.path().empty()) << "could not make a temporary directory";
+  std::string truncated = dir.path() + "/truncated-go";
   {
     std::ifstream in(*go, std::ios::binary);
     std::vector<char> head(200 * 1024);
@@ -72,8 +71,7 @@ TEST(Refusals, BadTargetsFailClearlyAndTheGoodOneIsTraced) {
     std::string text((std::istreambuf_iterator<char>(stat)), {});
     return text.find(") Z ") != std::string::npos;
   };
-  for (int i = 0; i < 100 && !is_zombie(); i++) std::this_thread::sleep_for(20ms);
-  ASSERT_TRUE(is_zombie());
+  ASSERT_TRUE(eventually(is_zombie, 2s, 20ms)) << "pid " << zombie->pid() << " did not become a zombie";
 
   auto daemon = DaemonHarness::start({"--pid", std::to_string(c_program->pid()), "--pid", std::to_string(gone),
                                       "--pid", std::to_string(zombie->pid()), "--exe", truncated, "--pid",
@@ -112,8 +110,6 @@ TEST(Refusals, BadTargetsFailClearlyAndTheGoodOneIsTraced) {
                          [&](const json& r) { return total_objects(r, name) > start + 100000; }, 20s);
   EXPECT_TRUE(grew) << grew.error().message;
   EXPECT_TRUE(d.process().running()) << d.log();
-
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

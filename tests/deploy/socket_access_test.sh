@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 require "root (BPF, and setpriv to other uids)" test "$(id -u)" -eq 0
 require "setpriv (util-linux)" command -v setpriv
-require "/usr/bin/python3, for uids without access to root's" test -x /usr/bin/python3
+require "$py, for uids without access to root's" test -x "$py"
 require "$build/hotallocd (make build)" test -x "$build/hotallocd"
 require "$build/hotallocctl (make build)" test -x "$build/hotallocctl"
 
@@ -42,7 +42,7 @@ check "a group member reads size classes" test "$(rc_of ctl "${member[@]}")" = 0
 ctl_args=(status)
 check "a non-member is refused: exit 77" test "$(rc_of ctl "${outsider[@]}")" = 77
 check "with EACCES" grep -q 'Permission denied' "$work/err"
-reload() { "$@" /usr/bin/python3 -c '
+reload() { "$@" "$py" -c '
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw")
 f.readline(); f.write(json.dumps({"v": 1, "id": 1, "method": "reload"}) + "\n"); f.flush()
@@ -51,7 +51,7 @@ r = json.loads(f.readline()); print(r); sys.exit(0 if r["ok"] else 77 if r["erro
 check "an admin method is refused to a member without admin rights" test "$(rc_of reload "${member[@]}")" = 77
 check "and allowed to an admin uid" test "$(rc_of reload "${admin[@]}")" = 0
 check "which reloads" wait_until 5 grep -q 'reloaded the command line: nothing changed' "$work/hotallocd.log"
-address=$("$work/hotallocctl" --socket "$socket" --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["http_address"])')
+address=$("$work/hotallocctl" --socket "$socket" --json status | "$py" -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["http_address"])')
 counted() {
   local m; m=$(curl -sf "http://$address/metrics")
   grep -q 'hotalloc_socket_requests_total{method="reload",code="permission_denied"} 1' <<<"$m" &&

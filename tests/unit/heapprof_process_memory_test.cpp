@@ -7,26 +7,56 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include "heapprof/process_memory.h"
+#include "support/env.h"
 
 namespace hotalloc::heapprof {
 namespace {
 
-// A page that is mapped and then unmapped: reading it fails.
-uint64_t unmapped_address() {
-  long page = sysconf(_SC_PAGESIZE);
-  void* p = mmap(nullptr, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  EXPECT_NE(p, MAP_FAILED);
-  munmap(p, page);
-  return reinterpret_cast<uint64_t>(p);
+using namespace std::chrono_literals;
+
+// A page reserved PROT_NONE for as long as the object lives: reading it
+// fails (EFAULT), and since it stays mapped, nothing else (malloc, ASan) can
+// be given its addresses meanwhile and make them readable.
+class UnreadablePage {
+ public:
+  UnreadablePage() : size_(static_cast<size_t>(sysconf(_SC_PAGESIZE))) {
+    p_ = mmap(nullptr, size_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  }
+  ~UnreadablePage() {
+    if (p_ != MAP_FAILED) munmap(p_, size_);
+  }
+  UnreadablePage(const UnreadablePage&) = delete;
+  UnreadablePage& operator=(const UnreadablePage&) = delete;
+  bool ok() const { return p_ != MAP_FAILED; }
+  uint64_t address() const { return reinterpret_cast<uint64_t>(p_); }
+
+ private:
+  size_t size_;
+  void* p_;
+};
+
+// The state letter of /proc/PID/stat ('R', 'S', 'Z', ...); 0 when unreadable.
+char proc_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  size_t close = text.rfind(')');  // the command name may hold anything, ')' too
+  if (close == std::string::npos || close + 2 >= text.size()) return 0;
+  return text[close + 2];
 }
 
 TEST(ProcessMemory, ReadEachFillsEveryReadableRange) {
   std::array<uint64_t, 4> objects = {11, 22, 33, 44};
-  uint64_t hole = unmapped_address();
+  UnreadablePage page;
+  ASSERT_TRUE(page.ok()) << "mmap: " << std::strerror(errno);
+  uint64_t hole = page.address();
   std::array<uint64_t, 6> into{};
   // The unmapped ones first, between, and last: each stops a batch.
   std::vector<Range> ranges = {
@@ -49,15 +79,35 @@ TEST(ProcessMemory, ReadEachFillsEveryReadableRange) {
 }
 
 TEST(ProcessMemory, ReadEachOfAGoneProcessReadsNothing) {
+  // The child is forked from us, so every address below is mapped in it
+  // too, with the same contents: while it lives, each range would be
+  // readable. Once it has exited it has no memory at all (ESRCH), and
+  // nothing can be read, though no range is unmapped (as EFAULT would say).
+  // It is read while a zombie, exited but not yet reaped, so that its pid
+  // cannot have been given to another process meanwhile.
+  std::array<uint64_t, 3> from = {7, 8, 9};
+  std::array<uint64_t, 3> into{};
   pid_t child = fork();
   if (child == 0) _exit(0);
   ASSERT_GT(child, 0);
-  int status = 0;
-  waitpid(child, &status, 0);
-  uint64_t v = 0, from = 7;
-  std::vector<Range> ranges = {{reinterpret_cast<uint64_t>(&from), {reinterpret_cast<uint8_t*>(&v), 8}}};
-  EXPECT_EQ(ProcessMemory(child).read_each(ranges), std::vector<bool>{false});
-  EXPECT_EQ(v, 0u);
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+  } reap{child};
+  ASSERT_TRUE(hotalloc::testing::eventually([&] { return proc_state(child) == 'Z'; }, 5s))
+      << "pid " << child << " did not become a zombie; state " << proc_state(child);
+
+  std::vector<Range> ranges;
+  for (size_t i = 0; i < from.size(); i++)
+    ranges.push_back({reinterpret_cast<uint64_t>(&from[i]), {reinterpret_cast<uint8_t*>(&into[i]), 8}});
+  ProcessMemory gone(child);
+  EXPECT_EQ(gone.read_each(ranges), (std::vector<bool>{false, false, false}));
+  EXPECT_FALSE(gone.read(ranges));
+  EXPECT_EQ(into, (std::array<uint64_t, 3>{}));
+  ASSERT_EQ(proc_state(child), 'Z') << "the child was reaped during the test";
 }
 
 }  // namespace

@@ -53,7 +53,9 @@ TEST(SliceModel, UnchangedEntriesAddNothingAndEvictionsAreCounted) {
   m.update(1, 7, 0x100, 0, counters(5, 80), nullptr);
   m.sites_evicted(3);
   auto s = m.publish();
-  EXPECT_EQ(site_named(*s, 1, "main.go:10")->growths, 5u);
+  const SliceSite* site = site_named(*s, 1, "main.go:10");
+  ASSERT_NE(site, nullptr);
+  EXPECT_EQ(site->growths, 5u);
   EXPECT_EQ(s->kernel_evictions, 3u);
 }
 

@@ -8,6 +8,7 @@
 #include <capstone/capstone.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -174,8 +175,9 @@ TEST(GoAbi, EveryHookIsChecked) {
 }
 
 // plan_probes puts each kind of hook where its program reads what it needs:
-// prologues, makemap's hash-seed call or RETs, every mallocgc call in growslice, and the
-// growslice program whose register arguments match the binary's version.
+// prologues, makemap's hash-seed call or RETs, every mallocgc call in growslice (one
+// probe at each call call_sites finds there, no more, no fewer), and the growslice
+// program whose register arguments match the binary's version.
 TEST(GoAbi, PlanPlacesEveryKindOfSite) {
   for (const auto& version : target::testing::all_go_versions()) {
     auto go = GoVersion::parse("go" + version);
@@ -224,11 +226,27 @@ TEST(GoAbi, PlanPlacesEveryKindOfSite) {
     EXPECT_EQ(by_probe[HA_PROBE_GROWSLICE_GO119].size(), go119 ? 1u : 0u) << path;
     EXPECT_EQ(by_probe[HA_PROBE_GROWSLICE].size(), go119 ? 0u : 1u) << path;
     ASSERT_FALSE(by_probe[HA_PROBE_GROWSLICE_ALLOC].empty()) << path;
+    std::vector<uint64_t> planned_calls;
     for (const PlannedProbe* p : by_probe[HA_PROBE_GROWSLICE_ALLOC]) {
       EXPECT_EQ(p->site.placement, Placement::call);
       EXPECT_EQ(p->tier, Tier::inserts);
       EXPECT_EQ(p->attach_offset, p->function_file_offset + p->site.offset);
+      EXPECT_EQ(p->symbol, "runtime.growslice");
+      planned_calls.push_back(p->site.offset);
     }
+    // Every mallocgc call in growslice has its probe, and nothing else does.
+    auto growslice = bin->get()->function("runtime.growslice");
+    auto mallocgc = bin->get()->function("runtime.mallocgc");
+    ASSERT_TRUE(growslice) << path;
+    ASSERT_TRUE(mallocgc) << path;
+    CpuArch arch = bin->get()->elf().arch() == target::Arch::arm64 ? CpuArch::arm64 : CpuArch::x86_64;
+    auto calls = call_sites(arch, growslice->code, growslice->address, mallocgc->address);
+    ASSERT_TRUE(calls) << path << ": " << calls.error().message;
+    std::vector<uint64_t> mallocgc_calls;
+    for (const Site& c : *calls) mallocgc_calls.push_back(c.offset);
+    std::sort(planned_calls.begin(), planned_calls.end());
+    std::sort(mallocgc_calls.begin(), mallocgc_calls.end());
+    EXPECT_EQ(planned_calls, mallocgc_calls) << path << ": offsets in runtime.growslice";
   }
 }
 
