@@ -31,8 +31,10 @@ class EventHandler {
 
 class Collector {
  public:
+  // `binaries`: the daemon's open binaries, where the map and slice readers
+  // find sites and types.
   static Result<std::unique_ptr<Collector>> create(probes::BpfObjects& bpf, model::Model& model,
-                                                   EventHandler& handler);
+                                                   target::BinaryCache& binaries, EventHandler& handler);
   ~Collector();
 
   // Reads every traced process's counters and the tracer's own statistics

@@ -1,10 +1,7 @@
 #include "collect/map_reader.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <functional>
-#include <cerrno>
 #include <cstring>
 #include <ctime>
 
@@ -45,11 +42,12 @@ int64_t now_unix_ms() { return clock_ns(CLOCK_REALTIME) / 1'000'000; }
 }  // namespace
 
 MapReader::MapReader(int map_stats_fd, int hot_keys_fd, std::function<uint64_t(ha_stat)> stat_total,
-                     model::MapModel& model, target::ProcFs procfs)
+                     model::MapModel& model, target::BinaryCache& binaries, target::ProcFs procfs)
     : map_stats_fd_(map_stats_fd),
       hot_keys_fd_(hot_keys_fd),
       stat_total_(std::move(stat_total)),
       model_(model),
+      binaries_(binaries),
       procfs_(std::move(procfs)) {}
 
 int64_t MapReader::unix_ms(uint64_t ktime_ns) const {
@@ -59,25 +57,15 @@ int64_t MapReader::unix_ms(uint64_t ktime_ns) const {
 MapSymbols* MapReader::symbols(int pid) {
   if (auto it = processes_.find(pid); it != processes_.end()) return it->second.get();
   if (unreadable_.contains(pid)) return nullptr;
-  struct stat st {};
-  std::string exe = procfs_.exe_link(pid);
   auto fail_once = [&](const std::string& why) {
     log()->debug("pid {}: map sites and types unavailable: {}", pid, why);
     unreadable_.insert(pid);
     return nullptr;
   };
-  if (stat(exe.c_str(), &st) != 0) return fail_once(strerror(errno));
-  BinaryKey key{st.st_dev, st.st_ino};
-  auto& bin = binaries_[key];
-  if (!bin) {
-    auto go = target::GoBinary::open(exe);
-    if (!go) {
-      binaries_.erase(key);
-      return fail_once(go.error().message);
-    }
-    bin = *go;
-  }
-  auto sym = MapSymbols::open(procfs_, pid, symbolizers_.get(bin));
+  // Usually the binary the tracer loaded to attach its probes.
+  auto bin = binaries_.open(procfs_.exe_link(pid));
+  if (!bin) return fail_once(bin.error().message);
+  auto sym = MapSymbols::open(procfs_, pid, symbolizers_.get(bin->binary));
   if (!sym) return fail_once(sym.error().message);
   return (processes_[pid] = std::move(*sym)).get();
 }

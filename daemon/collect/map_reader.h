@@ -26,6 +26,7 @@
 #include "model/maps.h"
 #include "collect/map_symbols.h"
 #include "heapprof/symbolizer.h"
+#include "target/binary_cache.h"
 #include "target/procfs.h"
 #include "util/hash.h"
 
@@ -36,7 +37,7 @@ class MapReader {
   // `stat_total` reads one of the BPF side's counters (the entries it
   // added to each table, for EvictionCount).
   MapReader(int map_stats_fd, int hot_keys_fd, std::function<uint64_t(ha_stat)> stat_total, model::MapModel& model,
-            target::ProcFs procfs);
+            target::BinaryCache& binaries, target::ProcFs procfs);
 
   void poll();
   // Applies a reused address at once (before the poll that sees the new
@@ -50,10 +51,6 @@ class MapReader {
   MapSymbols* symbols(int pid);
 
  private:
-  struct BinaryKey {
-    uint64_t dev = 0, ino = 0;
-    auto operator<=>(const BinaryKey&) const = default;
-  };
   using MapKey = std::pair<int, uint64_t>;               // (pid, map)
   using HotKeyId = std::tuple<int, uint64_t, uint64_t>;  // (pid, map, key hash)
 
@@ -68,8 +65,8 @@ class MapReader {
   int hot_keys_fd_;
   std::function<uint64_t(ha_stat)> stat_total_;
   model::MapModel& model_;
+  target::BinaryCache& binaries_;
   target::ProcFs procfs_;
-  std::map<BinaryKey, std::shared_ptr<const target::GoBinary>> binaries_;
   heapprof::SymbolizerCache symbolizers_;
   std::map<int, std::unique_ptr<MapSymbols>> processes_;
   std::set<int> unreadable_;  // pids whose symbols could not be opened

@@ -36,10 +36,20 @@ bool find_member(Dwarf_Die* parent, std::string_view name, Dwarf_Die* out) {
 
 void DwarfTypes::DwarfCloser::operator()(Dwarf* d) const { dwarf_end(d); }
 
+Dwarf* begin_dwarf(const ElfFile& elf) {
+  // Go compresses its DWARF, and libdw keeps the decompressed sections (5
+  // MiB and more) with the libelf descriptor it read them through. From the
+  // file, libdw opens a descriptor of its own and frees it, sections and
+  // all, at dwarf_end; through the ElfFile's, they would stay as long as
+  // the binary is loaded (and its read-only mapping could not take the
+  // section headers libelf rewrites as it decompresses).
+  return elf.fd() >= 0 ? dwarf_begin(elf.fd(), DWARF_C_READ) : dwarf_begin_elf(elf.handle(), DWARF_C_READ, nullptr);
+}
+
 Result<DwarfTypes> DwarfTypes::load(const ElfFile& elf) {
   if (!elf.has_dwarf()) return fail("{}: no DWARF (built with -ldflags=-w or stripped)", elf.path());
   DwarfTypes types;
-  types.dwarf_.reset(dwarf_begin_elf(elf.handle(), DWARF_C_READ, nullptr));
+  types.dwarf_.reset(begin_dwarf(elf));
   if (!types.dwarf_) return fail("{}: cannot read DWARF: {}", elf.path(), dwarf_errmsg(-1));
 
   Dwarf_Off offset = 0, next = 0;

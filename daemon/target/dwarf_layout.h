@@ -45,6 +45,10 @@ class DwarfTypes {
   std::unordered_map<std::string, uint64_t> structs_;  // type name -> DIE offset
 };
 
+// libdw's handle on the binary's DWARF (null when unreadable), to be
+// released with dwarf_end. The only way in: see the definition.
+Dwarf* begin_dwarf(const ElfFile& elf);
+
 // One member's offset, without keeping the index: nullopt when the binary's
 // DWARF has no such type or member; an error when there is no DWARF.
 Result<std::optional<uint64_t>> dwarf_member_offset(const ElfFile& elf, std::string_view type, std::string_view member);

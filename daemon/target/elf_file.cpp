@@ -59,11 +59,13 @@ struct ElfFile::Storage {
   ~Storage() {
     if (elf) elf_end(elf);
     if (map) munmap(map, map_len);
+    if (fd >= 0) ::close(fd);
   }
 
   std::vector<uint8_t> owned;
   void* map = nullptr;
   size_t map_len = 0;
+  int fd = -1;  // the mapped file, kept open for readers with their own descriptor
   Elf* elf = nullptr;
 };
 
@@ -73,6 +75,12 @@ ElfFile& ElfFile::operator=(ElfFile&&) noexcept = default;
 ElfFile::~ElfFile() = default;
 
 Elf* ElfFile::handle() const { return storage_->elf; }
+
+int ElfFile::fd() const { return storage_->fd; }
+
+void ElfFile::release_pages() const {
+  if (storage_->map) madvise(storage_->map, storage_->map_len, MADV_DONTNEED);
+}
 
 Result<ElfFile> ElfFile::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -89,20 +97,17 @@ Result<ElfFile> ElfFile::open(const std::string& path) {
   }
   ElfFile file;
   file.path_ = path;
+  file.storage_->fd = fd;
   if (st.st_size > 0) {
-    // Copy-on-write rather than PROT_READ: the file is never written, but
-    // libelf updates section headers in place when libdw decompresses DWARF.
-    void* addr = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-    if (addr == MAP_FAILED) {
-      int err = errno;
-      ::close(fd);
-      return fail_errno(err, "mmap " + path);
-    }
+    // Read-only: nothing writes the image (libdw decompresses sections
+    // through a descriptor of its own, see fd()), so every page stays clean
+    // and release_pages can always drop them.
+    void* addr = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (addr == MAP_FAILED) return fail_errno(errno, "mmap " + path);
     file.storage_->map = addr;
     file.storage_->map_len = static_cast<size_t>(st.st_size);
     file.image_ = {static_cast<const uint8_t*>(addr), static_cast<size_t>(st.st_size)};
   }
-  ::close(fd);
   return parse(std::move(file));
 }
 
@@ -137,8 +142,8 @@ Status ElfFile::read_elf() {
     return fail("truncated ELF: section header table extends past end of file");
   if (!libelf_ready()) return fail("libelf initialisation failed: {}", libelf_error());
 
-  // The image is writable memory (an owned buffer or a private mapping);
-  // only libelf writes to it, to decompress sections.
+  // libelf takes a char*, but only writes through it when asked to modify
+  // the file, which nothing here does.
   auto* raw = const_cast<char*>(reinterpret_cast<const char*>(image_.data()));
   storage_->elf = elf_memory(raw, image_.size());
   if (!storage_->elf || elf_kind(storage_->elf) != ELF_K_ELF) return fail("corrupt ELF file: {}", libelf_error());

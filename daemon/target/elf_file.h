@@ -54,7 +54,7 @@ struct Symbol {
 
 class ElfFile {
  public:
-  // Maps the file privately: the file itself is never written.
+  // Maps the file read-only.
   static Result<ElfFile> open(const std::string& path);
   // Parses an image held in memory; `name` stands for the path in messages.
   static Result<ElfFile> from_memory(std::vector<uint8_t> bytes, std::string name);
@@ -94,7 +94,17 @@ class ElfFile {
   // else empty.
   std::string build_id() const;
 
-  // libelf's descriptor, for readers built on it (libdw). libelf is not
+  // The open file, or -1 for an image in memory: for readers that want a
+  // libelf descriptor of their own, whose allocations (libdw's
+  // decompressed DWARF) end with it rather than with this ElfFile.
+  int fd() const;
+  // Returns the image's resident pages to the page cache. The mapping is
+  // read-only, so nothing is lost: a page read again is faulted back in.
+  // Worth it once parsing has touched the whole function table.
+  void release_pages() const;
+
+  // libelf's descriptor, for readers built on it; libdw goes through
+  // begin_dwarf (dwarf_layout.h) instead. libelf is not
   // thread-safe: callers must not use one ElfFile from several threads
   // through it at the same time.
   Elf* handle() const;

@@ -32,6 +32,10 @@ Result<std::shared_ptr<const GoBinary>> GoBinary::from_elf(ElfFile elf) {
   auto layout = choose_layout(bin->go_version(), dwarf ? &*dwarf : nullptr);
   if (!layout) return fail(layout.error().context(path));
   bin->layout_ = std::move(*layout);
+  // Parsing read the whole function table and symbol table; later lookups
+  // read a few pages each. The pages go back to the page cache (which the
+  // traced processes share) rather than counting as the daemon's memory.
+  bin->elf_.release_pages();
   return std::shared_ptr<const GoBinary>(std::move(bin));
 }
 

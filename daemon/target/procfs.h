@@ -2,6 +2,7 @@
 // a containerised daemon points at the host's /proc).
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -9,6 +10,13 @@
 #include "util/result.h"
 
 namespace hotalloc::target {
+
+// A file by device and inode: what an executable is known by, whatever
+// path or mount namespace it was reached through.
+struct FileId {
+  uint64_t dev = 0, ino = 0;
+  auto operator<=>(const FileId&) const = default;
+};
 
 // A process as hotalloc identifies it: (pid, start_time) is unique over the
 // host's uptime, where a pid alone is reused.
@@ -19,6 +27,8 @@ struct ProcessIdentity {
   uint64_t exe_dev = 0;     // stat of /proc/PID/exe: the executable's inode, which uprobes attach to
   uint64_t exe_ino = 0;
   std::string comm;
+
+  FileId exe() const { return {exe_dev, exe_ino}; }
 };
 
 class ProcFs {

@@ -112,8 +112,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::CommandLine& cli, co
   if (!d->bpf_->enable_run_stats())
     log()->info("BPF run-time statistics unavailable (needs CAP_SYS_ADMIN); hotalloc_bpf_prog_run_seconds_total stays 0");
 
-  d->targets_ = std::make_unique<TargetManager>(*d->bpf_, *d->model_, target::ProcFs());
-  auto collector = collect::Collector::create(*d->bpf_, *d->model_, *d);
+  d->targets_ = std::make_unique<TargetManager>(*d->bpf_, *d->model_, d->binaries_, target::ProcFs());
+  auto collector = collect::Collector::create(*d->bpf_, *d->model_, d->binaries_, *d);
   if (!collector) return fail(collector.error());
   d->collector_ = std::move(*collector);
   d->targets_->set_collector(d->collector_.get());

@@ -57,16 +57,12 @@ class Discovery {
   bool matches(const ProcessTraits& t) const;
 
  private:
-  struct BinaryKey {
-    uint64_t dev = 0, ino = 0;
-    auto operator<=>(const BinaryKey&) const = default;
-  };
   bool is_go(const target::ProcessIdentity& id);
 
   target::ProcFs procfs_;
   std::vector<std::regex> patterns_;
   std::map<int, uint64_t> examined_;       // pid -> start time
-  std::map<BinaryKey, bool> traceable_;    // Go and not refused
+  std::map<target::FileId, bool> traceable_;    // Go and not refused
 };
 
 }  // namespace hotalloc::tracer

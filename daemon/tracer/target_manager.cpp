@@ -29,8 +29,9 @@ std::shared_ptr<spdlog::logger> log() { return logging::get("tracer"); }
 
 }  // namespace
 
-TargetManager::TargetManager(probes::BpfObjects& bpf, model::Model& model, target::ProcFs procfs)
-    : bpf_(bpf), model_(model), procfs_(std::move(procfs)), epfd_(epoll_create1(EPOLL_CLOEXEC)) {}
+TargetManager::TargetManager(probes::BpfObjects& bpf, model::Model& model, target::BinaryCache& binaries,
+                             target::ProcFs procfs)
+    : bpf_(bpf), model_(model), cache_(binaries), procfs_(std::move(procfs)), epfd_(epoll_create1(EPOLL_CLOEXEC)) {}
 
 TargetManager::~TargetManager() {
   for (auto& [pid, p] : processes_) close(p.pidfd);
@@ -72,9 +73,9 @@ void TargetManager::publish(Target& t) {
 }
 
 Result<TargetManager::BinaryKey> TargetManager::load_binary(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return fail_errno(errno, "stat " + path);
-  BinaryKey key{st.st_dev, st.st_ino};
+  auto go = cache_.open(path);
+  if (!go) return fail(go.error());
+  const BinaryKey key = go->id;
   if (binaries_.contains(key)) return key;
 
   // The lowest layout slot no binary holds. Binaries stay loaded while
@@ -86,21 +87,19 @@ Result<TargetManager::BinaryKey> TargetManager::load_binary(const std::string& p
   uint16_t layout_id = 0;
   while (taken.contains(layout_id)) layout_id++;
   if (layout_id >= HA_MAX_LAYOUTS) return fail("too many distinct binaries traced at once (max {})", HA_MAX_LAYOUTS);
-  auto go = target::GoBinary::open(path);
-  if (!go) return fail(go.error());
   // GoBinary::open chose the layout: the version's table, checked against DWARF when there is DWARF.
-  const target::LayoutChoice& layout = (*go)->layout();
+  const target::LayoutChoice& layout = go->binary->layout();
   if (!layout.disagreement.empty())
     log()->warn("{}: Go {} runtime layout taken from DWARF, which disagrees with hotalloc's table: {}", path,
-                (*go)->go_version().name(), layout.disagreement);
+                go->binary->go_version().name(), layout.disagreement);
   else if (layout.source == target::LayoutSource::dwarf)
     log()->info("{}: Go {} has no layout table; using the offsets its DWARF describes", path,
-                (*go)->go_version().name());
-  auto plan = probes::plan_probes(**go);
+                go->binary->go_version().name());
+  auto plan = probes::plan_probes(*go->binary);
   if (!plan) return fail(plan.error());
 
   Binary b;
-  b.go = *go;
+  b.go = go->binary;
   b.layout_id = layout_id;
   b.plan = std::move(*plan);
   if (auto st2 = bpf_.set_layout(b.layout_id, probes::to_bpf_layout(layout.layout)); !st2) return fail(st2.error());
@@ -244,7 +243,7 @@ bool TargetManager::add(const TargetSpec& spec) {
   // through their first probe hit.
   for (int pid : procfs_.pids()) {
     auto id = procfs_.identity(pid);
-    if (id && BinaryKey{static_cast<dev_t>(id->exe_dev), static_cast<ino_t>(id->exe_ino)} == *key)
+    if (id && id->exe() == *key)
       track_process(t.info.id, *id);
   }
   return true;
@@ -272,7 +271,7 @@ void TargetManager::remove(const TargetSpec& spec) {
       // A pid-filtered attachment's links fire only while that process runs
       // this binary: after an exec of another one (or its exit) they cannot.
       auto id = procfs_.identity(a.pid);
-      if (!id || BinaryKey{static_cast<dev_t>(id->exe_dev), static_cast<ino_t>(id->exe_ino)} != a.binary)
+      if (!id || id->exe() != a.binary)
         retire_links(a);
     }
     return true;
@@ -348,7 +347,7 @@ void TargetManager::track_process(uint32_t target, const target::ProcessIdentity
   ev.events = EPOLLIN;
   ev.data.u64 = static_cast<uint64_t>(id.pid);
   epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
-  processes_[id.pid] = Process{target, {static_cast<dev_t>(id.exe_dev), static_cast<ino_t>(id.exe_ino)}, id.start_time, fd};
+  processes_[id.pid] = Process{target, id.exe(), id.start_time, fd};
   auto bin = binaries_.find(processes_[id.pid].binary);
   if (heap_ && bin != binaries_.end()) heap_->track(id, bin->second.go);
 }

@@ -26,6 +26,7 @@
 #include "model/model.h"
 #include "probes/bpf_objects.h"
 #include "probes/hooks.h"
+#include "target/binary_cache.h"
 #include "target/go_binary.h"
 #include "target/procfs.h"
 #include "tracer/link_closer.h"
@@ -35,7 +36,7 @@ namespace hotalloc::tracer {
 
 class TargetManager final {
  public:
-  TargetManager(probes::BpfObjects& bpf, model::Model& model, target::ProcFs procfs);
+  TargetManager(probes::BpfObjects& bpf, model::Model& model, target::BinaryCache& binaries, target::ProcFs procfs);
   ~TargetManager();
   TargetManager(const TargetManager&) = delete;
   TargetManager& operator=(const TargetManager&) = delete;
@@ -72,11 +73,7 @@ class TargetManager final {
   Status set_insert_probes(bool on);
 
  private:
-  struct BinaryKey {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    auto operator<=>(const BinaryKey&) const = default;
-  };
+  using BinaryKey = target::FileId;
   struct Binary {
     std::shared_ptr<const target::GoBinary> go;
     uint16_t layout_id = 0;
@@ -125,6 +122,7 @@ class TargetManager final {
 
   probes::BpfObjects& bpf_;
   model::Model& model_;
+  target::BinaryCache& cache_;
   target::ProcFs procfs_;
   collect::Collector* collector_ = nullptr;
   collect::HeapCollector* heap_ = nullptr;

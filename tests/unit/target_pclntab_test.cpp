@@ -9,6 +9,7 @@
 
 #include "target/buildinfo.h"
 #include "target/byte_reader.h"
+#include "target/dwarf_layout.h"
 #include "target/elf_file.h"
 #include "target/pclntab.h"
 #include "target_test_support.h"
@@ -188,7 +189,7 @@ TEST(Pclntab, LinesMatchDwarf) {
     ASSERT_TRUE(pair);
     auto& stripped = pair->stripped;
 
-    Dwarf* dw = dwarf_begin_elf(pair->full.handle(), DWARF_C_READ, nullptr);
+    Dwarf* dw = begin_dwarf(pair->full);
     ASSERT_NE(dw, nullptr);
     size_t rows = 0;
     Dwarf_Off off = 0, next = 0;
