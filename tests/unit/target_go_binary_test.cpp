@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <fstream>
 
+#include "target/binary_cache.h"
 #include "target/go_binary.h"
 #include "target_test_support.h"
 
@@ -257,6 +259,39 @@ TEST(Target, RefusesCorruptFunctionTables) {
   auto r = GoBinary::from_elf(std::move(*patched));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, "bad-magic: .gopclntab: corrupt header: unknown magic 0xdeadbeef");
+}
+
+// One load per file, however it is reached, for as long as anyone holds it.
+TEST(Target, BinaryCacheLoadsEachFileOnce) {
+  TARGET_BINARY(path, "maps_basic", all_go_versions().front(), "default");
+  TempDir dir;
+  const std::string link = dir.path() + "/hardlink", copy = dir.path() + "/copy";
+  ASSERT_EQ(::link(path.c_str(), link.c_str()), 0) << strerror(errno);
+  write_bytes(copy, read_bytes(path));
+
+  BinaryCache cache;
+  auto a = cache.open(path);
+  ASSERT_TRUE(a) << a.error().message;
+  auto b = cache.open(link);
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(a->binary.get(), b->binary.get());
+  EXPECT_EQ(a->id, b->id);
+  auto c = cache.open(copy);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_NE(a->id, c->id);
+  EXPECT_NE(a->binary.get(), c->binary.get());
+
+  // Held weakly: once its last holder lets go, the binary is freed.
+  std::weak_ptr<const GoBinary> gone = c->binary;
+  c->binary.reset();
+  EXPECT_TRUE(gone.expired());
+  // The DWARF read for the layout went with its own descriptor: the
+  // binary keeps working after it (layout and functions intact).
+  EXPECT_TRUE(a->binary->function("runtime.mallocgc"));
+
+  auto missing = cache.open(dir.path() + "/none");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("none"), std::string::npos) << missing.error().message;
 }
 
 }  // namespace
