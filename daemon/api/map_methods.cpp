@@ -51,13 +51,17 @@ Outcome maps(Backend& backend, const Request& r) {
   if (!sc) return std::unexpected(sc.error());
   const auto& [snap, sel] = *sc;
   json out = json::array();
+  uint64_t quiet = 0, parked = 0;
   for (uint32_t id : sel.ids)
-    if (const auto* tm = target_maps(*snap, id))
+    if (const auto* tm = target_maps(*snap, id)) {
+      quiet += tm->maps_quiet;
+      parked += tm->maps_parked;
       for (const auto& m : tm->maps) {
         if (limit->has_value() && out.size() >= **limit) break;
         out.push_back(map_json(m));
       }
-  return json{{"target", sel.name}, {"maps", std::move(out)}};
+    }
+  return json{{"target", sel.name}, {"maps", std::move(out)}, {"unlisted", {{"quiet", quiet}, {"parked", parked}}}};
 }
 
 Outcome hotkeys(Backend& backend, const Request& r) {

@@ -22,6 +22,7 @@ template <typename K, typename V>
 std::vector<std::pair<K, V>> read_all(int fd, bool* complete = nullptr) {
   constexpr uint32_t kBatch = 1024;
   std::vector<std::pair<K, V>> out;
+  out.reserve(kBatch);
   std::vector<K> keys(kBatch);
   std::vector<V> values(kBatch);
   uint64_t token_in = 0, token_out = 0;

@@ -70,14 +70,19 @@ MapSymbols* MapReader::symbols(int pid) {
   return (processes_[pid] = std::move(*sym)).get();
 }
 
-model::MapIdentity MapReader::identity(MapSymbols& sym, const ha_map_stats& st) {
-  model::MapIdentity id;
+const model::MapIdentity& MapReader::identity(int pid, MapSymbols& sym, const ha_map_stats& st, bool with_types) {
+  // Many maps share a site and a type: each pair is resolved once per
+  // process, then a lookup.
+  const uint64_t maptype = with_types ? st.maptype : 0;
+  auto [it, fresh] = identities_.try_emplace({pid, st.site_pc, maptype});
+  model::MapIdentity& id = it->second;
+  if (!fresh) return id;
   if (auto site = sym.call_site(st.site_pc)) {
     id.file = site->file;
     id.site = site_label(*site);
     id.function = site->function;
   }
-  if (st.maptype) {
+  if (maptype) {
     const target::RuntimeLayout& l = sym.layout();
     auto key = sym.read_value<uint64_t>(st.maptype + l.maptype_key);
     auto elem = sym.read_value<uint64_t>(st.maptype + l.maptype_elem);
@@ -199,7 +204,7 @@ void MapReader::poll_maps(int64_t now_ms) {
     const ha_map_key* key;
     const ha_map_stats* st;
     MapSymbols* sym;
-    bool need_identity = false;
+    model::MapModel::Status status;
     model::MapShape shape;
   };
   std::vector<Update> updates;
@@ -220,11 +225,8 @@ void MapReader::poll_maps(int64_t now_ms) {
     if (!moved && now_ms - seen.shape_read_ms < kShapeRefreshMs) continue;
     seen.shape_read_ms = now_ms;
     Update& u = updates.emplace_back(Update{&key, &st, symbols(pid)});
-    u.need_identity = model_.needs_identity(pid, key.map, st.created_ns, st.maptype != 0);
-    // A map that needs its identity is not parked: one lookup less for every new map.
-    const bool parked = !u.need_identity && model_.parked(pid, key.map, st.created_ns);
-    if (u.sym && !(st.flags & HA_MAP_ON_STACK) && !parked)
-      shape_reads[u.sym].push_back(updates.size() - 1);
+    u.status = model_.status(pid, key.map, st);
+    if (u.sym && !(st.flags & HA_MAP_ON_STACK) && u.status.listed) shape_reads[u.sym].push_back(updates.size() - 1);
   }
   for (auto& [sym, which] : shape_reads) {
     std::vector<uint64_t> maps;
@@ -232,11 +234,12 @@ void MapReader::poll_maps(int64_t now_ms) {
     std::vector<model::MapShape> got = shapes(*sym, maps);
     for (size_t j = 0; j < which.size(); j++) updates[which[j]].shape = got[j];
   }
+  const model::MapIdentity unknown;
   for (Update& u : updates) {
     int pid = static_cast<int>(u.key->tgid);
-    model::MapIdentity id;
-    if (u.need_identity && u.sym) id = identity(*u.sym, *u.st);
-    model_.update(u.st->target_id, pid, u.key->map, *u.st, u.need_identity ? &id : nullptr, u.shape, now_ms);
+    const model::MapIdentity* id = nullptr;
+    if (u.status.needs_identity) id = u.sym ? &identity(pid, *u.sym, *u.st, u.status.listed) : &unknown;
+    model_.update(u.st->target_id, pid, u.key->map, *u.st, id, u.shape, now_ms);
   }
   if (!complete) return;  // an entry missing from a partial read is not gone
   // Gone from the table, and not deleted here (process_exited forgets what
@@ -331,6 +334,7 @@ void MapReader::process_exited(int pid) {
   poll();
   processes_.erase(pid);
   unreadable_.erase(pid);
+  std::erase_if(identities_, [pid](const auto& kv) { return std::get<0>(kv.first) == pid; });
   gc_started_.erase(pid);
   // Free the kernel's slots, which that poll has just listed (the process
   // adds no more); no count is lost, the model has the poll's counts.

@@ -54,7 +54,9 @@ class MapReader {
   using MapKey = std::pair<int, uint64_t>;               // (pid, map)
   using HotKeyId = std::tuple<int, uint64_t, uint64_t>;  // (pid, map, key hash)
 
-  model::MapIdentity identity(MapSymbols& sym, const ha_map_stats& st);
+  // Who the map is: its creation site, and with `with_types` its key and
+  // element types (read from the process); cached per (site, type).
+  const model::MapIdentity& identity(int pid, MapSymbols& sym, const ha_map_stats& st, bool with_types);
   // The current shapes of one process's heap maps (unknown where unreadable).
   std::vector<model::MapShape> shapes(MapSymbols& sym, std::span<const uint64_t> maps);
   void poll_maps(int64_t now_ms);
@@ -83,6 +85,8 @@ class MapReader {
     uint64_t poll = 0;
   };
   std::unordered_map<MapKey, SeenMap, CompositeHash> seen_maps_;
+  // (pid, site pc, maptype or 0) -> identity; a process's go when it exits.
+  std::unordered_map<std::tuple<int, uint64_t, uint64_t>, model::MapIdentity, CompositeHash> identities_;
   std::unordered_map<HotKeyId, SeenKey, CompositeHash> seen_keys_;
   uint64_t polls_ = 0;
   EvictionCount map_evictions_, key_evictions_;

@@ -43,8 +43,15 @@ std::string shape_text(const json& m) {
 void render_maps(const json& r, std::ostream& os, bool color) {
   const json& maps = list(r, "maps");
   os << paint(text(r, "target"), Color::bold, color) << '\n';
+  // Maps counted for their creation sites (hotalloc_map_growths_total) but not listed.
+  const json& unlisted = r.value("unlisted", json::object());
+  uint64_t quiet = count_of(unlisted, "quiet"), parked = count_of(unlisted, "parked");
+  std::string also;
+  if (quiet) also += fmt::format("{} quiet maps (nothing seen but their making and first group)", quiet);
+  if (parked) also += fmt::format("{}{} parked maps (least recently active, over the limit)", also.empty() ? "" : " and ", parked);
+  if (!also.empty()) also += " are counted for their sites, not listed\n";
   if (maps.empty()) {
-    os << "no maps seen yet\n";
+    os << "no maps listed yet\n" << also;
     return;
   }
   Table table({{"ID", true}, {"SITE"}, {"FUNCTION"}, {"TYPE"}, {"WHERE"}, {"LEN", true}, {"SHAPE"}, {"GROWTHS"},
@@ -62,6 +69,7 @@ void render_maps(const json& r, std::ostream& os, bool color) {
                rate > 0 ? fmt::format("{:.0f}", rate) : "-"});
   }
   table.print(os, color);
+  os << also;
 }
 
 void render_hotkeys(const json& r, std::ostream& os, bool color) {

@@ -59,16 +59,22 @@ MapModel::Record* MapModel::find(int pid, uint64_t address) {
   return it == index_.end() ? nullptr : it->second;
 }
 
-bool MapModel::needs_identity(int pid, uint64_t address, uint64_t created_ns, bool has_types) const {
-  auto it = index_.find({pid, address});
-  if (it == index_.end()) return !parked(pid, address, created_ns);
-  const Record& r = *it->second;
-  return r.created_ns != created_ns || (has_types && r.identity.key_type.empty());
+bool MapModel::quiet(const ha_map_stats& st) {
+  for (size_t k = 0; k < kGrowthKinds; k++)
+    if (st.growths[k] > (k == HA_GROWTH_TO_SMALL ? 1u : 0u)) return false;
+  return st.inserts == 0 && st.evacuated_buckets == 0 && st.growth_large == 0;
 }
 
-bool MapModel::parked(int pid, uint64_t address, uint64_t created_ns) const {
-  auto it = parked_.find({pid, address});
-  return it != parked_.end() && it->second.created_ns == created_ns;
+MapModel::Status MapModel::status(int pid, uint64_t address, const ha_map_stats& stats) const {
+  if (auto it = index_.find({pid, address}); it != index_.end() && it->second->created_ns == stats.created_ns) {
+    const Record& r = *it->second;
+    return {true, stats.maptype != 0 && r.identity.key_type.empty()};
+  }
+  if (auto p = parked_.find({pid, address}); p != parked_.end() && p->second.created_ns == stats.created_ns) {
+    const bool comes_alive = p->second.quiet && !quiet(stats);
+    return {comes_alive, comes_alive};
+  }
+  return {!quiet(stats), true};  // a map new to the model
 }
 
 MapModel::Record& MapModel::create(uint32_t target, int pid, uint64_t address, uint64_t created_ns,
@@ -116,16 +122,36 @@ void MapModel::update(uint32_t target, int pid, uint64_t address, const ha_map_s
     forget(targets_[r->target], r->id);
     r = nullptr;
   }
+  ha_map_stats before{};
+  std::string quiet_site;  // a quiet map's site, as it comes alive
   if (!r) {
     if (auto p = parked_.find({pid, address}); p != parked_.end()) {
-      if (p->second.created_ns == stats.created_ns) {
-        route(targets_[p->second.target], p->second.site, stats, p->second.last);
+      if (p->second.created_ns != stats.created_ns) {
+        parked_.erase(p);  // a new map at that address
+      } else if (!p->second.quiet || quiet(stats)) {
+        route(targets_[p->second.target], *p->second.site, stats, p->second.last);
         p->second.last = stats;
         return;
+      } else {
+        // A quiet map came alive: listed from now on, its counts going on
+        // from what its site already has.
+        target = p->second.target;
+        before = p->second.last;
+        quiet_site = *p->second.site;
+        parked_.erase(p);
       }
-      parked_.erase(p);  // a new map at that address
+    }
+    if (quiet(stats)) {
+      TargetState& t = targets_[target];
+      const std::string& site = intern(identity && !identity->site.empty() ? identity->site : "unknown");
+      route(t, site, stats, before);
+      park(Parked{target, stats.created_ns, &site, stats, true}, pid, address);
+      t.maps_quiet++;
+      return;
     }
     r = &create(target, pid, address, stats.created_ns, identity);
+    if (!identity && !quiet_site.empty()) r->identity.site = std::move(quiet_site);
+    r->last = before;
     r->last_active_ms = now_ms;
     r->rate_since_ms = now_ms;
   }
@@ -156,10 +182,6 @@ void MapModel::update_rate(Record& r, int64_t now_ms) {
 // target with many more live maps than the limit costs one sort now and
 // then, not a scan of every record at every update.
 void MapModel::park_least_active(TargetState& t) {
-  // As many as the kernel's table holds, as a map it evicts is unparked
-  // (map_evicted). Reached only if the reader missed evictions (reads cut
-  // short); then an arbitrary parked map goes.
-  constexpr size_t kMaxParked = HA_MAX_MAPS;
   // Equally active maps (all those one poll saw move) go oldest first: the
   // kernel's creation time, not the record's id, which follows the order
   // of the kernel's table within a poll.
@@ -171,11 +193,25 @@ void MapModel::park_least_active(TargetState& t) {
   std::nth_element(by_activity.begin(), by_activity.begin() + drop, by_activity.end());
   for (size_t i = 0; i < drop; i++) {
     const Record& r = t.records.at(std::get<2>(by_activity[i]));
-    if (parked_.size() >= kMaxParked) parked_.erase(parked_.begin());
-    parked_[{r.pid, r.address}] = Parked{r.target, r.created_ns, r.identity.site, r.last};
+    const int pid = r.pid;
+    const uint64_t address = r.address;
+    Parked p{r.target, r.created_ns, &intern(r.identity.site), r.last};
     forget(t, r.id);
+    park(std::move(p), pid, address);
     t.maps_parked++;
   }
+}
+
+const std::string& MapModel::intern(const std::string& site) { return *site_names_.insert(site).first; }
+
+void MapModel::park(Parked p, int pid, uint64_t address) {
+  // A parked map is one of the kernel's entries, and one the kernel evicts
+  // is unparked (map_evicted) after the collection that adds its
+  // successors: twice the kernel's table is reached only if the reader
+  // missed evictions (reads cut short); then an arbitrary parked map goes.
+  constexpr size_t kMaxParked = 2 * HA_MAX_MAPS;
+  if (parked_.size() >= kMaxParked) parked_.erase(parked_.begin());
+  parked_.insert_or_assign({pid, address}, std::move(p));
 }
 
 void MapModel::retire(uint32_t target, int pid, uint64_t address, const ha_map_stats& final_stats, int64_t) {
@@ -187,7 +223,7 @@ void MapModel::retire(uint32_t target, int pid, uint64_t address, const ha_map_s
     return;
   }
   if (auto p = parked_.find({pid, address}); p != parked_.end() && p->second.created_ns == final_stats.created_ns) {
-    route(targets_[p->second.target], p->second.site, final_stats, p->second.last);
+    route(targets_[p->second.target], *p->second.site, final_stats, p->second.last);
     parked_.erase(p);
     return;
   }
@@ -219,7 +255,8 @@ bool MapModel::hot_key(int pid, uint64_t address, uint64_t key_hash, uint64_t de
   Record* r = find(pid, address);
   if (!r) {
     auto p = parked_.find({pid, address});
-    if (p == parked_.end()) return false;
+    // A quiet map with inserts is listed at the next collection: its keys wait for it.
+    if (p == parked_.end() || p->second.quiet) return false;
     targets_[p->second.target].other_key_inserts += delta;
     return true;
   }
@@ -365,6 +402,7 @@ std::shared_ptr<const MapsSnapshot> MapModel::publish(int64_t now_ms) {
     TargetMaps& v = s->targets[tid];
     v.sites = t.sites;
     v.maps_parked = t.maps_parked;
+    v.maps_quiet = t.maps_quiet;
     for (const auto& [site, keys] : t.hot_keys)
       for (const auto& [key, n] : keys) v.hot_keys.push_back({site, key, n});
     if (limits_.hot_keys_per_map > 0) v.hot_keys.push_back({kOther, kOtherKey, t.other_key_inserts});

@@ -19,6 +19,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "bpf/hotalloc.h"
@@ -119,6 +120,7 @@ struct TargetMaps {
   std::map<std::string, SiteTotals> sites;  // exported sites and "other"
   std::vector<HotKeySeries> hot_keys;
   uint64_t maps_parked = 0;  // records parked to stay within maps_per_target (still counted for their site)
+  uint64_t maps_quiet = 0;   // maps seen only quiet (MapModel::quiet): counted for their site, never listed
 };
 
 struct KeyWindow {
@@ -148,14 +150,23 @@ class MapModel {
   void set_limits(const MapLimits& limits) { limits_ = limits; }
   const MapLimits& limits() const { return limits_; }
 
-  // Whether the map at (pid, address) created at created_ns needs its
-  // identity resolved: it is new to the model, or its types became known
-  // (`has_types`) after the model first saw it.
-  bool needs_identity(int pid, uint64_t address, uint64_t created_ns, bool has_types) const;
-  // Whether the map was dropped from the records to stay within
-  // maps_per_target: its counters still go to its site, but it is not
-  // listed, and its shape is not worth reading.
-  bool parked(int pid, uint64_t address, uint64_t created_ns) const;
+  // A map is quiet while it has done nothing but exist: no growth but a
+  // swiss map's first group (to_small), no insert seen, nothing evacuated.
+  // A quiet map is counted for its site but gets no record: a service makes
+  // thousands a second (request headers, decoded JSON objects), and typing,
+  // reading and listing each would cost the daemon more than all the rest.
+  // It is listed from the collection that sees it do more.
+  static bool quiet(const ha_map_stats& stats);
+
+  // What the reader must do for a kernel entry before update().
+  struct Status {
+    bool listed = false;          // the map has (or gets) a record: its shape is worth reading
+    bool needs_identity = false;  // update() wants its identity: whole if listed, else its site
+  };
+  // New maps need their identity, as do listed maps whose types became
+  // known after the model first saw them; parked and quiet maps are not
+  // listed (their counters still go to their site).
+  Status status(int pid, uint64_t address, const ha_map_stats& stats) const;
 
   // The kernel's cumulative counters of one map. `identity`, when given,
   // replaces what the model knew (its site stays); `shape` when known.
@@ -216,6 +227,7 @@ class MapModel {
     std::map<std::string, std::map<std::string, uint64_t>> hot_keys;
     uint64_t other_key_inserts = 0;  // sites without hot-key series
     uint64_t maps_parked = 0;
+    uint64_t maps_quiet = 0;
     uint64_t last_refills = 0;
     int64_t last_refills_ms = 0;
     double refill_rate = 0;  // per second, smoothed
@@ -227,8 +239,9 @@ class MapModel {
   struct Parked {
     uint32_t target = 0;
     uint64_t created_ns = 0;
-    std::string site;
+    const std::string* site = nullptr;  // interned: thousands of parked maps share a few sites
     ha_map_stats last{};
+    bool quiet = false;  // never listed yet (not parked for the limit): listed once it stops being quiet
   };
 
   Record* find(int pid, uint64_t address);
@@ -236,6 +249,8 @@ class MapModel {
   void route(TargetState& t, const std::string& site, const ha_map_stats& now, const ha_map_stats& before);
   void forget(TargetState& t, uint64_t id);
   void park_least_active(TargetState& t);
+  void park(Parked p, int pid, uint64_t address);
+  const std::string& intern(const std::string& site);
   // Inserts per second over the last second or more.
   void update_rate(Record& r, int64_t now_ms);
   void promote(TargetState& t);
@@ -246,7 +261,8 @@ class MapModel {
   std::map<uint32_t, TargetState> targets_;
   // (pid, address) -> the current map there, a node of its target's records.
   std::unordered_map<Key, Record*, CompositeHash> index_;
-  std::unordered_map<Key, Parked, CompositeHash> parked_;  // at most kMaxParked, like the kernel's table
+  std::unordered_map<Key, Parked, CompositeHash> parked_;
+  std::unordered_set<std::string> site_names_;  // every site a parked map had (node-based: stable)  // at most kMaxParked, like the kernel's table
   uint64_t next_id_ = 1;
   std::shared_ptr<std::deque<TimelineEvent>> timeline_;
   bool timeline_changed_ = true;  // since the last publish

@@ -43,7 +43,9 @@ Dwarf* begin_dwarf(const ElfFile& elf) {
   // all, at dwarf_end; through the ElfFile's, they would stay as long as
   // the binary is loaded (and its read-only mapping could not take the
   // section headers libelf rewrites as it decompresses).
-  return elf.fd() >= 0 ? dwarf_begin(elf.fd(), DWARF_C_READ) : dwarf_begin_elf(elf.handle(), DWARF_C_READ, nullptr);
+  if (elf.fd() >= 0) return dwarf_begin(elf.fd(), DWARF_C_READ);
+  if (elf.mapped()) return nullptr;  // released (GoBinary is done with its DWARF)
+  return dwarf_begin_elf(elf.handle(), DWARF_C_READ, nullptr);
 }
 
 Result<DwarfTypes> DwarfTypes::load(const ElfFile& elf) {

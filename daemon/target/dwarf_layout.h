@@ -45,8 +45,9 @@ class DwarfTypes {
   std::unordered_map<std::string, uint64_t> structs_;  // type name -> DIE offset
 };
 
-// libdw's handle on the binary's DWARF (null when unreadable), to be
-// released with dwarf_end. The only way in: see the definition.
+// libdw's handle on the binary's DWARF (null when unreadable, or when the
+// file was released), to be released with dwarf_end. The only way in: see
+// the definition.
 Dwarf* begin_dwarf(const ElfFile& elf);
 
 // One member's offset, without keeping the index: nullopt when the binary's

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "target/byte_reader.h"
 
@@ -78,7 +79,10 @@ Elf* ElfFile::handle() const { return storage_->elf; }
 
 int ElfFile::fd() const { return storage_->fd; }
 
-void ElfFile::release_pages() const {
+bool ElfFile::mapped() const { return storage_->map != nullptr; }
+
+void ElfFile::release_file() {
+  if (storage_->fd >= 0) ::close(std::exchange(storage_->fd, -1));
   if (storage_->map) madvise(storage_->map, storage_->map_len, MADV_DONTNEED);
 }
 

@@ -94,14 +94,17 @@ class ElfFile {
   // else empty.
   std::string build_id() const;
 
-  // The open file, or -1 for an image in memory: for readers that want a
-  // libelf descriptor of their own, whose allocations (libdw's
-  // decompressed DWARF) end with it rather than with this ElfFile.
+  // The open file, or -1 for an image in memory or once released: for
+  // readers that want a libelf descriptor of their own, whose allocations
+  // (libdw's decompressed DWARF) end with it rather than with this ElfFile.
   int fd() const;
-  // Returns the image's resident pages to the page cache. The mapping is
-  // read-only, so nothing is lost: a page read again is faulted back in.
-  // Worth it once parsing has touched the whole function table.
-  void release_pages() const;
+  // Whether the image is a (read-only) mapping of the file.
+  bool mapped() const;
+  // Once parsed: closes the file (a binary stays loaded while it is
+  // unused, and must not hold a descriptor meanwhile) and returns the
+  // image's resident pages to the page cache. The mapping stays, read-only,
+  // so nothing is lost: a page read again is faulted back in.
+  void release_file();
 
   // libelf's descriptor, for readers built on it; libdw goes through
   // begin_dwarf (dwarf_layout.h) instead. libelf is not

@@ -35,7 +35,7 @@ Result<std::shared_ptr<const GoBinary>> GoBinary::from_elf(ElfFile elf) {
   // Parsing read the whole function table and symbol table; later lookups
   // read a few pages each. The pages go back to the page cache (which the
   // traced processes share) rather than counting as the daemon's memory.
-  bin->elf_.release_pages();
+  bin->elf_.release_file();
   return std::shared_ptr<const GoBinary>(std::move(bin));
 }
 

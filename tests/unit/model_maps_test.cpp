@@ -112,7 +112,7 @@ MapIdentity at(const std::string& site) {
 TEST(MapModel, RoutesDeltasToStickySiteSeries) {
   MapModel m;
   m.update(1, 10, 0xa0, stats(1, 2), nullptr, {}, 1000);
-  EXPECT_TRUE(m.needs_identity(10, 0xb0, 5, false));
+  EXPECT_TRUE(m.status(10, 0xb0, stats(5, 3)).needs_identity);
   MapIdentity id = at("main.go:7");
   m.update(1, 10, 0xb0, stats(5, 3), &id, {}, 1000);
   auto s1 = m.publish(1000);
@@ -169,9 +169,12 @@ TEST(MapModel, ParkedMapsKeepCountingWithoutComingBack) {
   EXPECT_EQ(s->targets.at(1).maps.size(), 3u);
   EXPECT_EQ(s->targets.at(1).maps_parked, 7u) << "parked once, not at every collection";
   EXPECT_EQ(s->targets.at(1).sites.at("other").growths[HA_GROWTH_GROW], 20u) << "each map grew twice";
-  EXPECT_TRUE(m.parked(10, 0x1000, 1));
-  EXPECT_FALSE(m.needs_identity(10, 0x1000, 1, true)) << "a parked map's identity is not read again";
-  EXPECT_TRUE(m.needs_identity(10, 0x1000, 99, true)) << "a new map at a parked map's address is";
+  ha_map_stats typed = stats(1, 2);
+  typed.maptype = 0x4000;
+  EXPECT_FALSE(m.status(10, 0x1000, typed).listed);
+  EXPECT_FALSE(m.status(10, 0x1000, typed).needs_identity) << "a parked map's identity is not read again";
+  typed.created_ns = 99;
+  EXPECT_TRUE(m.status(10, 0x1000, typed).needs_identity) << "a new map at a parked map's address is";
 }
 
 TEST(MapModel, ParkedMapsKeysCountInTheirTargetsOther) {
@@ -181,7 +184,7 @@ TEST(MapModel, ParkedMapsKeysCountInTheirTargetsOther) {
   MapIdentity id = at("main.go:7");
   m.update(2, 10, 0xa0, stats(1, 0, 10), &id, {}, 1000);
   m.update(2, 10, 0xb0, stats(2, 0, 10), &id, {}, 2000);  // parks 0xa0
-  ASSERT_TRUE(m.parked(10, 0xa0, 1));
+  ASSERT_FALSE(m.status(10, 0xa0, stats(1, 0, 10)).listed);
   std::vector<uint8_t> a = {'a'};
   EXPECT_TRUE(m.hot_key(10, 0xa0, 1, 6, {HA_KEY_STRING, 1, a}));
   // Never seen: no target to count it in; not taken, so the reader offers it again.
@@ -192,6 +195,62 @@ TEST(MapModel, ParkedMapsKeysCountInTheirTargetsOther) {
   for (const auto& k : s->targets.at(2).hot_keys)
     if (k.map == "other") other = k.inserts;
   EXPECT_EQ(other, 6u);
+}
+
+// Maps that only exist (and, swiss, got their first group) are counted for
+// their site without a record; the first collection that sees one do more
+// lists it, its counts going on from what its site has.
+TEST(MapModel, QuietMapsAreCountedUnlistedUntilTheyDoMore) {
+  MapModel m;
+  ha_map_stats small{};
+  small.created_ns = 1;
+  small.flags = HA_MAP_CREATED;
+  small.growths[HA_GROWTH_TO_SMALL] = 1;
+  small.growth_bytes = 208;
+  EXPECT_TRUE(MapModel::quiet(small));
+  MapModel::Status st = m.status(10, 0xa0, small);
+  EXPECT_FALSE(st.listed) << "no shape read for a quiet map";
+  EXPECT_TRUE(st.needs_identity) << "its site, to count it there";
+  MapIdentity id = at("main.go:7");
+  m.update(1, 10, 0xa0, small, &id, {}, 1000);
+  auto s1 = m.publish(1000);
+  EXPECT_TRUE(s1->targets.at(1).maps.empty());
+  EXPECT_EQ(s1->targets.at(1).maps_quiet, 1u);
+  EXPECT_EQ(s1->targets.at(1).sites.at("other").growths[HA_GROWTH_TO_SMALL], 1u);
+  EXPECT_FALSE(m.status(10, 0xa0, small).needs_identity) << "known: nothing to resolve while it stays quiet";
+  std::vector<uint8_t> k = {'k'};
+  EXPECT_FALSE(m.hot_key(10, 0xa0, 1, 3, {HA_KEY_STRING, 1, k})) << "its keys wait for the map's own record";
+
+  ha_map_stats grown = small;
+  grown.growths[HA_GROWTH_TO_TABLE] = 1;
+  grown.growth_bytes = 208 + 1024;
+  EXPECT_FALSE(MapModel::quiet(grown));
+  st = m.status(10, 0xa0, grown);
+  EXPECT_TRUE(st.listed);
+  EXPECT_TRUE(st.needs_identity);
+  m.update(1, 10, 0xa0, grown, &id, {}, 2000);
+  auto s2 = m.publish(2000);
+  ASSERT_EQ(s2->targets.at(1).maps.size(), 1u);
+  EXPECT_EQ(s2->targets.at(1).maps[0].identity.site, "main.go:7");
+  EXPECT_EQ(s2->targets.at(1).maps[0].growths[HA_GROWTH_TO_TABLE], 1u);
+  EXPECT_EQ(s2->targets.at(1).maps_quiet, 1u);
+  EXPECT_TRUE(m.hot_key(10, 0xa0, 1, 3, {HA_KEY_STRING, 1, k}));
+  // Its first group is not counted again: the site's totals hold each growth once.
+  uint64_t to_small = 0, to_table = 0;
+  for (const auto& [site, t] : s2->targets.at(1).sites) {
+    to_small += t.growths[HA_GROWTH_TO_SMALL];
+    to_table += t.growths[HA_GROWTH_TO_TABLE];
+  }
+  EXPECT_EQ(to_small, 1u);
+  EXPECT_EQ(to_table, 1u);
+
+  // A second first group (cleared and refilled) or an insert is no longer quiet.
+  ha_map_stats twice = small;
+  twice.growths[HA_GROWTH_TO_SMALL] = 2;
+  EXPECT_FALSE(MapModel::quiet(twice));
+  ha_map_stats inserted = small;
+  inserted.inserts = 1;
+  EXPECT_FALSE(MapModel::quiet(inserted));
 }
 
 TEST(MapModel, AnUnchangedMapsInsertRateFallsToZero) {

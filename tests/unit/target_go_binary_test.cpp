@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "target/binary_cache.h"
+#include "target/dwarf_layout.h"
 #include "target/go_binary.h"
 #include "target_test_support.h"
 
@@ -285,9 +286,12 @@ TEST(Target, BinaryCacheLoadsEachFileOnce) {
   std::weak_ptr<const GoBinary> gone = c->binary;
   c->binary.reset();
   EXPECT_TRUE(gone.expired());
-  // The DWARF read for the layout went with its own descriptor: the
-  // binary keeps working after it (layout and functions intact).
+  // The DWARF read for the layout went with its own descriptor, and the
+  // file is closed (a loaded binary holds no fd): the binary keeps working
+  // on its read-only mapping, and its DWARF is no longer read.
   EXPECT_TRUE(a->binary->function("runtime.mallocgc"));
+  EXPECT_EQ(a->binary->elf().fd(), -1);
+  EXPECT_EQ(begin_dwarf(a->binary->elf()), nullptr);
 
   auto missing = cache.open(dir.path() + "/none");
   ASSERT_FALSE(missing);
