@@ -221,11 +221,13 @@ void MapReader::poll_maps(int64_t now_ms) {
     // model has their counts already, and the lookups of identity, parking
     // and shape are skipped. An idle map still takes the full path every
     // kShapeRefreshMs, when its shape is read again (its length moves
-    // without any counter while insert probes are off).
-    if (!moved && now_ms - seen.shape_read_ms < kShapeRefreshMs) continue;
+    // without any counter while insert probes are off); an unlisted one
+    // (quiet, parked) has no shape to refresh.
+    if (!moved && (!seen.listed || now_ms - seen.shape_read_ms < kShapeRefreshMs)) continue;
     seen.shape_read_ms = now_ms;
     Update& u = updates.emplace_back(Update{&key, &st, symbols(pid)});
     u.status = model_.status(pid, key.map, st);
+    seen.listed = u.status.listed;
     if (u.sym && !(st.flags & HA_MAP_ON_STACK) && u.status.listed) shape_reads[u.sym].push_back(updates.size() - 1);
   }
   for (auto& [sym, which] : shape_reads) {

@@ -79,6 +79,7 @@ class MapReader {
     uint64_t activity = 0;       // a sum of its counters: changes when any does
     int64_t shape_read_ms = 0;   // its last full update (and shape read)
     uint64_t poll = 0;
+    bool listed = true;          // the model listed it at its last full update
   };
   struct SeenKey {
     uint64_t count = 0;

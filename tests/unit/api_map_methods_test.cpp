@@ -75,6 +75,18 @@ TEST(MapMethods, MapsListsIdentityShapeAndCounts) {
   EXPECT_EQ(m["shape"]["B"], 2);
   EXPECT_EQ(m["growths"], json({{"grow", 3}}));
   EXPECT_EQ(m["inserts"], 10);
+  EXPECT_EQ(res["unlisted"], json({{"quiet", 0}, {"parked", 0}}));
+  // A map that only exists is counted as unlisted, not listed.
+  ha_map_stats quiet{};
+  quiet.created_ns = 2;
+  quiet.flags = HA_MAP_CREATED;
+  model::MapIdentity site{"main.go:9"};
+  f.maps_.update(1, 42, 0xd000, quiet, &site, {}, 9500);
+  f.publish();
+  auto again = f.call("maps", json::object());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again.outcome)["maps"].size(), 1u);
+  EXPECT_EQ((*again.outcome)["unlisted"]["quiet"], 1);
   auto missing = f.call("maps", {{"target", "nope"}});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.outcome.error().code, ErrorCode::target_not_found);
