@@ -38,14 +38,15 @@ Collector::Collector(probes::BpfObjects& bpf, model::Model& model, EventHandler&
     : bpf_(bpf), model_(model), handler_(handler) {}
 
 Result<std::unique_ptr<Collector>> Collector::create(probes::BpfObjects& bpf, model::Model& model,
-                                                     target::BinaryCache& binaries, EventHandler& handler) {
+                                                     target::BinaryCache& binaries,
+                                                     heapprof::SymbolizerCache& symbolizers, EventHandler& handler) {
   std::unique_ptr<Collector> c(new Collector(bpf, model, handler));
   c->ncpus_ = libbpf_num_possible_cpus();
   if (c->ncpus_ <= 0) return fail_errno(-c->ncpus_, "count possible CPUs");
   c->percpu_buf_.resize(round8(sizeof(ha_proc_counters)) * c->ncpus_);
   auto stat_total = [c = c.get()](ha_stat stat) { return c->stat_total(stat); };
   c->maps_ = std::make_unique<MapReader>(bpf.map_stats_fd(), bpf.hot_keys_fd(), stat_total, model.maps(),
-                                         binaries, target::ProcFs());
+                                         binaries, symbolizers, target::ProcFs());
   c->slices_ = std::make_unique<SliceReader>(bpf.slice_sites_fd(), stat_total, model.slices(),
                                              [maps = c->maps_.get()](int pid) { return maps->symbols(pid); });
   c->ring_ = ring_buffer__new(bpf.events_fd(), &Collector::on_event, c.get(), nullptr);

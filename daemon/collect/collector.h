@@ -31,10 +31,11 @@ class EventHandler {
 
 class Collector {
  public:
-  // `binaries`: the daemon's open binaries, where the map and slice readers
-  // find sites and types.
+  // `binaries`, `symbolizers`: the daemon's open binaries and their
+  // symbolizers, where the map and slice readers find sites and types.
   static Result<std::unique_ptr<Collector>> create(probes::BpfObjects& bpf, model::Model& model,
-                                                   target::BinaryCache& binaries, EventHandler& handler);
+                                                   target::BinaryCache& binaries,
+                                                   heapprof::SymbolizerCache& symbolizers, EventHandler& handler);
   ~Collector();
 
   // Reads every traced process's counters and the tracer's own statistics

@@ -21,7 +21,7 @@ void HeapCollector::track(const target::ProcessIdentity& id, const std::shared_p
   // Read even when the linker turned profiling off: a program may still set
   // runtime.MemProfileRate itself, and then its buckets fill all the same.
   auto globals = heapprof::find_runtime_globals(*binary);
-  auto bias = heapprof::load_bias(procfs_.root(), id.pid, binary->elf(), id.exe_ino);
+  auto bias = heapprof::load_bias(procfs_.root(), id.pid, binary->elf(), id.exe.ino);
   if (!globals) {
     h.error = globals.error().message;
   } else if (!bias) {

@@ -20,7 +20,8 @@ namespace hotalloc::collect {
 
 class HeapCollector {
  public:
-  HeapCollector(model::Model& model, target::ProcFs procfs) : model_(model), procfs_(std::move(procfs)) {}
+  HeapCollector(model::Model& model, heapprof::SymbolizerCache& symbolizers, target::ProcFs procfs)
+      : model_(model), symbolizers_(symbolizers), procfs_(std::move(procfs)) {}
 
   // Starts reading the heap profile of `id`'s process, which runs `binary`.
   void track(const target::ProcessIdentity& id, const std::shared_ptr<const target::GoBinary>& binary);
@@ -37,8 +38,8 @@ class HeapCollector {
   };
 
   model::Model& model_;
+  heapprof::SymbolizerCache& symbolizers_;
   target::ProcFs procfs_;
-  heapprof::SymbolizerCache symbolizers_;
   std::map<int, Process> processes_;
 };
 

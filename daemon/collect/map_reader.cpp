@@ -42,12 +42,14 @@ int64_t now_unix_ms() { return clock_ns(CLOCK_REALTIME) / 1'000'000; }
 }  // namespace
 
 MapReader::MapReader(int map_stats_fd, int hot_keys_fd, std::function<uint64_t(ha_stat)> stat_total,
-                     model::MapModel& model, target::BinaryCache& binaries, target::ProcFs procfs)
+                     model::MapModel& model, target::BinaryCache& binaries,
+                     heapprof::SymbolizerCache& symbolizers, target::ProcFs procfs)
     : map_stats_fd_(map_stats_fd),
       hot_keys_fd_(hot_keys_fd),
       stat_total_(std::move(stat_total)),
       model_(model),
       binaries_(binaries),
+      symbolizers_(symbolizers),
       procfs_(std::move(procfs)) {}
 
 int64_t MapReader::unix_ms(uint64_t ktime_ns) const {

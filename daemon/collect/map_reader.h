@@ -37,7 +37,7 @@ class MapReader {
   // `stat_total` reads one of the BPF side's counters (the entries it
   // added to each table, for EvictionCount).
   MapReader(int map_stats_fd, int hot_keys_fd, std::function<uint64_t(ha_stat)> stat_total, model::MapModel& model,
-            target::BinaryCache& binaries, target::ProcFs procfs);
+            target::BinaryCache& binaries, heapprof::SymbolizerCache& symbolizers, target::ProcFs procfs);
 
   void poll();
   // Applies a reused address at once (before the poll that sees the new
@@ -68,8 +68,8 @@ class MapReader {
   std::function<uint64_t(ha_stat)> stat_total_;
   model::MapModel& model_;
   target::BinaryCache& binaries_;
+  heapprof::SymbolizerCache& symbolizers_;
   target::ProcFs procfs_;
-  heapprof::SymbolizerCache symbolizers_;
   std::map<int, std::unique_ptr<MapSymbols>> processes_;
   std::set<int> unreadable_;  // pids whose symbols could not be opened
   // The kernel's entries as of the polls that read them, updated in place;

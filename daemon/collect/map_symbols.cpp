@@ -33,7 +33,7 @@ Result<std::unique_ptr<MapSymbols>> MapSymbols::open(const target::ProcFs& procf
   p->layout_ = bin.layout().layout;
   auto id = procfs.identity(pid);
   if (!id) return fail(id.error());
-  auto bias = heapprof::load_bias(procfs.root(), pid, bin.elf(), id->exe_ino);
+  auto bias = heapprof::load_bias(procfs.root(), pid, bin.elf(), id->exe.ino);
   if (!bias) return fail(bias.error());
   p->bias_ = *bias;
   if (uint64_t md = bin.pclntab().moduledata_address()) {

@@ -22,8 +22,10 @@ std::shared_ptr<const Symbolizer> SymbolizerCache::get(const std::shared_ptr<con
   std::string key = binary->elf().build_id();
   if (key.empty()) key = "path:" + binary->elf().path();
   std::lock_guard lock(mu_);
-  auto& s = by_build_[key];
-  if (!s) s = std::make_shared<const Symbolizer>(binary);
+  std::erase_if(by_build_, [](const auto& kv) { return kv.second.expired(); });
+  auto& slot = by_build_[key];
+  auto s = slot.lock();
+  if (!s) slot = s = std::make_shared<const Symbolizer>(binary);
   return s;
 }
 

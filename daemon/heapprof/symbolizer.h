@@ -1,8 +1,8 @@
 // Source positions of return addresses in one Go binary, from its
 // .gopclntab (inline trees included), so stripped binaries symbolize too.
-// One Symbolizer per binary, shared by all its processes and kept per build
-// id, with the frames of every pc it has resolved cached: a heap profile
-// names the same few thousand addresses at every read.
+// One Symbolizer per build, shared by all its processes, with the frames of
+// every pc it has resolved cached: a heap profile names the same few
+// thousand addresses at every read.
 #pragma once
 
 #include <cstdint>
@@ -37,14 +37,16 @@ class Symbolizer {
 };
 
 // One Symbolizer per build id (else per path), so that the same build run
-// from several paths (containers) resolves and caches once.
+// from several paths (containers) resolves and caches once, for every
+// reader (one cache per daemon). Held weakly, like BinaryCache: a build
+// whose processes are all gone is freed, binary and all.
 class SymbolizerCache {
  public:
   std::shared_ptr<const Symbolizer> get(const std::shared_ptr<const target::GoBinary>& binary);
 
  private:
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const Symbolizer>> by_build_;
+  std::map<std::string, std::weak_ptr<const Symbolizer>> by_build_;
 };
 
 }  // namespace hotalloc::heapprof

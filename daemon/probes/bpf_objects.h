@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "bpf/hotalloc.h"
 #include "util/result.h"
@@ -31,6 +32,44 @@ class Link {
 
  private:
   bpf_link* link_ = nullptr;
+};
+
+// A set of links that detach in the reverse of the order they were
+// attached, however they go (cleared, destroyed, moved over, handed to a
+// closer): a probe that completes what an earlier one started (growslice's
+// allocation probe after its entry probe) never outlives it, so no
+// allocation is counted without its growth.
+class LinkStack {
+ public:
+  LinkStack() = default;
+  LinkStack(LinkStack&&) noexcept = default;
+  LinkStack& operator=(LinkStack&& o) noexcept {
+    if (this != &o) {
+      clear();
+      links_ = std::move(o.links_);
+    }
+    return *this;
+  }
+  ~LinkStack() { clear(); }
+
+  void push(Link link) { links_.push_back(std::move(link)); }
+  bool empty() const { return links_.empty(); }
+  void clear() {
+    while (!links_.empty()) links_.pop_back();
+  }
+  // Every link, last attached first (for a closer that closes in order).
+  std::vector<Link> take() {
+    std::vector<Link> out;
+    out.reserve(links_.size());
+    while (!links_.empty()) {
+      out.push_back(std::move(links_.back()));
+      links_.pop_back();
+    }
+    return out;
+  }
+
+ private:
+  std::vector<Link> links_;
 };
 
 // Kernel-side cost of one program, when BPF run-time stats are enabled.

@@ -295,12 +295,18 @@ struct Prologue {
   }
 };
 
-Site entry_site(const ArchRules& rules, const Prologue& p, std::string note) {
-  const cs_insn& first = p.insns.front();
+// The site of `insn`, in the function at `address`.
+Site site_at(const ArchRules& rules, const cs_insn& insn, uint64_t address, Placement placement) {
   Site s;
-  s.placement = Placement::entry;
-  s.emulated = rules.emulated(first);
-  s.instruction = text_of(first);
+  s.offset = insn.address - address;
+  s.placement = placement;
+  s.emulated = rules.emulated(insn);
+  s.instruction = text_of(insn);
+  return s;
+}
+
+Site entry_site(const ArchRules& rules, const Prologue& p, std::string note) {
+  Site s = site_at(rules, p.insns.front(), p.address, Placement::entry);
   s.note = std::move(note);
   return s;
 }
@@ -325,22 +331,10 @@ std::string clobber_of(const ArchRules& rules, csh handle, const Prologue& p, co
 }
 
 Site branch_site(const ArchRules& rules, const Prologue& p, size_t i) {
-  const cs_insn& insn = p.insns[i];
-  Site s;
-  s.offset = p.offset(insn);
-  s.placement = Placement::stack_check_branch;
-  s.emulated = rules.emulated(insn);
+  Site s = site_at(rules, p.insns[i], p.address, Placement::stack_check_branch);
   s.drop_taken_branch = true;
-  s.instruction = text_of(insn);
-  if (i + 1 < p.insns.size() && rules.emulated(p.insns[i + 1])) {
-    const cs_insn& next = p.insns[i + 1];
-    Site after;
-    after.offset = p.offset(next);
-    after.placement = Placement::after_stack_check;
-    after.emulated = true;
-    after.instruction = text_of(next);
-    s.alternatives.push_back(std::move(after));
-  }
+  if (i + 1 < p.insns.size() && rules.emulated(p.insns[i + 1]))
+    s.alternatives.push_back(site_at(rules, p.insns[i + 1], p.address, Placement::after_stack_check));
   return s;
 }
 
@@ -436,16 +430,6 @@ Result<Site> place_probe(CpuArch arch, std::span<const uint8_t> code, uint64_t a
 }
 
 namespace {
-
-// The site of `insn`, in the function at `address`.
-Site site_at(const ArchRules& rules, const cs_insn& insn, uint64_t address, Placement placement) {
-  Site s;
-  s.offset = insn.address - address;
-  s.placement = placement;
-  s.emulated = rules.emulated(insn);
-  s.instruction = text_of(insn);
-  return s;
-}
 
 // Every instruction of the whole function `code` that `wanted` picks, as
 // sites of `placement`: Go text holds no data, so a linear sweep sees them all.

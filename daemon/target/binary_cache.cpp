@@ -16,6 +16,9 @@ Result<BinaryCache::Entry> BinaryCache::open(const std::string& path) {
     if (auto bin = it->second.lock()) return Entry{id, std::move(bin)};
   auto bin = GoBinary::open(path);
   if (!bin) return fail(bin.error());
+  // Filed under the file actually parsed: the path may have been replaced
+  // (a rename, an exec through /proc/PID/exe) since the stat above.
+  id = *(*bin)->elf().file();
   loaded_[id] = *bin;
   return Entry{id, std::move(*bin)};
 }

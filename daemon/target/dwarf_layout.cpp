@@ -44,12 +44,13 @@ Dwarf* begin_dwarf(const ElfFile& elf) {
   // the binary is loaded (and its read-only mapping could not take the
   // section headers libelf rewrites as it decompresses).
   if (elf.fd() >= 0) return dwarf_begin(elf.fd(), DWARF_C_READ);
-  if (elf.mapped()) return nullptr;  // released (GoBinary is done with its DWARF)
-  return dwarf_begin_elf(elf.handle(), DWARF_C_READ, nullptr);
+  if (elf.released()) return nullptr;  // GoBinary is done with its DWARF
+  return dwarf_begin_elf(elf.handle(), DWARF_C_READ, nullptr);  // an image in memory: writable
 }
 
 Result<DwarfTypes> DwarfTypes::load(const ElfFile& elf) {
   if (!elf.has_dwarf()) return fail("{}: no DWARF (built with -ldflags=-w or stripped)", elf.path());
+  if (elf.released()) return fail("{}: DWARF no longer read: the file was released after parsing", elf.path());
   DwarfTypes types;
   types.dwarf_.reset(begin_dwarf(elf));
   if (!types.dwarf_) return fail("{}: cannot read DWARF: {}", elf.path(), dwarf_errmsg(-1));

@@ -79,9 +79,8 @@ Elf* ElfFile::handle() const { return storage_->elf; }
 
 int ElfFile::fd() const { return storage_->fd; }
 
-bool ElfFile::mapped() const { return storage_->map != nullptr; }
-
 void ElfFile::release_file() {
+  released_ = true;
   if (storage_->fd >= 0) ::close(std::exchange(storage_->fd, -1));
   if (storage_->map) madvise(storage_->map, storage_->map_len, MADV_DONTNEED);
 }
@@ -101,13 +100,17 @@ Result<ElfFile> ElfFile::open(const std::string& path) {
   }
   ElfFile file;
   file.path_ = path;
+  file.file_ = FileId{st.st_dev, st.st_ino};
   file.storage_->fd = fd;
   if (st.st_size > 0) {
     // Read-only: nothing writes the image (libdw decompresses sections
     // through a descriptor of its own, see fd()), so every page stays clean
-    // and release_pages can always drop them.
+    // and release_file can always drop them.
     void* addr = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-    if (addr == MAP_FAILED) return fail_errno(errno, "mmap " + path);
+    if (addr == MAP_FAILED) {
+      int err = errno;
+      return fail_errno(err, "mmap " + path);  // the descriptor goes with `file`
+    }
     file.storage_->map = addr;
     file.storage_->map_len = static_cast<size_t>(st.st_size);
     file.image_ = {static_cast<const uint8_t*>(addr), static_cast<size_t>(st.st_size)};
@@ -146,8 +149,9 @@ Status ElfFile::read_elf() {
     return fail("truncated ELF: section header table extends past end of file");
   if (!libelf_ready()) return fail("libelf initialisation failed: {}", libelf_error());
 
-  // libelf takes a char*, but only writes through it when asked to modify
-  // the file, which nothing here does.
+  // libelf takes a char*, and points its section headers into the image:
+  // it writes there only to modify the file or to decompress a section in
+  // place, which nothing does through this descriptor (see handle()).
   auto* raw = const_cast<char*>(reinterpret_cast<const char*>(image_.data()));
   storage_->elf = elf_memory(raw, image_.size());
   if (!storage_->elf || elf_kind(storage_->elf) != ELF_K_ELF) return fail("corrupt ELF file: {}", libelf_error());
@@ -166,7 +170,9 @@ Status ElfFile::read_elf() {
   pie_ = eh.e_type == ET_DYN;
 
   if (auto ok = read_segments(); !ok) return ok;
-  return read_sections();
+  if (auto ok = read_sections(); !ok) return ok;
+  build_id_ = read_build_id();
+  return {};
 }
 
 Status ElfFile::read_segments() {
@@ -281,7 +287,7 @@ std::optional<uint64_t> ElfFile::symbol_address(std::string_view name) const {
 
 bool ElfFile::has_dwarf() const { return section(".debug_info") || section(".zdebug_info"); }
 
-std::string ElfFile::build_id() const {
+std::string ElfFile::read_build_id() const {
   std::string go_id;
   for (Elf_Scn* scn = elf_nextscn(handle(), nullptr); scn; scn = elf_nextscn(handle(), scn)) {
     GElf_Shdr sh;

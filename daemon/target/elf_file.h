@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "target/file_id.h"
 #include "util/result.h"
 
 struct Elf;  // libelf's descriptor
@@ -91,25 +92,31 @@ class ElfFile {
   bool has_dwarf() const;
 
   // The GNU build-id note as lowercase hex, else the Go build id note's text,
-  // else empty.
-  std::string build_id() const;
+  // else empty. Read at parse time: readers on other threads ask for it.
+  const std::string& build_id() const { return build_id_; }
 
+  // The file that was mapped (fstat of the descriptor read), nullopt for an
+  // image in memory: what the file is known by, whatever its path is now.
+  const std::optional<FileId>& file() const { return file_; }
   // The open file, or -1 for an image in memory or once released: for
   // readers that want a libelf descriptor of their own, whose allocations
   // (libdw's decompressed DWARF) end with it rather than with this ElfFile.
   int fd() const;
-  // Whether the image is a (read-only) mapping of the file.
-  bool mapped() const;
+  // Whether release_file() was called: the file is closed and its DWARF no
+  // longer read.
+  bool released() const { return released_; }
   // Once parsed: closes the file (a binary stays loaded while it is
   // unused, and must not hold a descriptor meanwhile) and returns the
   // image's resident pages to the page cache. The mapping stays, read-only,
   // so nothing is lost: a page read again is faulted back in.
   void release_file();
 
-  // libelf's descriptor, for readers built on it; libdw goes through
-  // begin_dwarf (dwarf_layout.h) instead. libelf is not
-  // thread-safe: callers must not use one ElfFile from several threads
-  // through it at the same time.
+  // libelf's descriptor, for readers built on it. Read-only use only: for a
+  // mapped file, libelf's section headers point into the read-only image,
+  // so anything that makes libelf write (elf_compress, gelf_update_*, libdw
+  // decompressing DWARF: use begin_dwarf, dwarf_layout.h) would fault.
+  // libelf is not thread-safe: callers must not use one ElfFile from
+  // several threads through it at the same time.
   Elf* handle() const;
 
  private:
@@ -121,10 +128,14 @@ class ElfFile {
   Status read_sections();
   Status read_segments();
   Status read_symbols(size_t symtab_index);
+  std::string read_build_id() const;
 
   std::string path_;
   std::unique_ptr<Storage> storage_;  // the image's memory and libelf's descriptor
   std::span<const uint8_t> image_;
+  std::optional<FileId> file_;
+  std::string build_id_;
+  bool released_ = false;
 
   Arch arch_ = Arch::x86_64;
   bool pie_ = false;

@@ -24,14 +24,17 @@ Result<std::shared_ptr<const GoBinary>> GoBinary::from_elf(ElfFile elf) {
   if (!tab) return fail(tab.error().context(path));
   bin->pclntab_ = std::move(*tab);
 
-  // Unreadable DWARF counts as none: the table alone, where there is one.
-  std::optional<DwarfTypes> dwarf;
-  if (bin->elf_.has_dwarf()) {
-    if (auto types = DwarfTypes::load(bin->elf_)) dwarf = std::move(*types);
+  {
+    // Unreadable DWARF counts as none: the table alone, where there is one.
+    // Closed here, before its file is released below.
+    std::optional<DwarfTypes> dwarf;
+    if (bin->elf_.has_dwarf()) {
+      if (auto types = DwarfTypes::load(bin->elf_)) dwarf = std::move(*types);
+    }
+    auto layout = choose_layout(bin->go_version(), dwarf ? &*dwarf : nullptr);
+    if (!layout) return fail(layout.error().context(path));
+    bin->layout_ = std::move(*layout);
   }
-  auto layout = choose_layout(bin->go_version(), dwarf ? &*dwarf : nullptr);
-  if (!layout) return fail(layout.error().context(path));
-  bin->layout_ = std::move(*layout);
   // Parsing read the whole function table and symbol table; later lookups
   // read a few pages each. The pages go back to the page cache (which the
   // traced processes share) rather than counting as the daemon's memory.

@@ -105,8 +105,7 @@ Result<ProcessIdentity> ProcFs::identity(int pid) const {
       if (!vanished(errno)) return fail_errno(errno, "stat " + exe);
       id.exe_path.clear();
     } else {
-      id.exe_dev = st.st_dev;
-      id.exe_ino = st.st_ino;
+      id.exe = FileId{st.st_dev, st.st_ino};
     }
   }
 

@@ -2,21 +2,14 @@
 // a containerised daemon points at the host's /proc).
 #pragma once
 
-#include <compare>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "target/file_id.h"
 #include "util/result.h"
 
 namespace hotalloc::target {
-
-// A file by device and inode: what an executable is known by, whatever
-// path or mount namespace it was reached through.
-struct FileId {
-  uint64_t dev = 0, ino = 0;
-  auto operator<=>(const FileId&) const = default;
-};
 
 // A process as hotalloc identifies it: (pid, start_time) is unique over the
 // host's uptime, where a pid alone is reused.
@@ -24,11 +17,8 @@ struct ProcessIdentity {
   int pid = 0;
   uint64_t start_time = 0;  // field 22 of /proc/PID/stat, clock ticks after boot
   std::string exe_path;     // readlink of /proc/PID/exe, may end in " (deleted)"; empty for kernel threads
-  uint64_t exe_dev = 0;     // stat of /proc/PID/exe: the executable's inode, which uprobes attach to
-  uint64_t exe_ino = 0;
+  FileId exe;               // stat of /proc/PID/exe: the executable's inode, which uprobes attach to
   std::string comm;
-
-  FileId exe() const { return {exe_dev, exe_ino}; }
 };
 
 class ProcFs {

@@ -113,11 +113,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::CommandLine& cli, co
     log()->info("BPF run-time statistics unavailable (needs CAP_SYS_ADMIN); hotalloc_bpf_prog_run_seconds_total stays 0");
 
   d->targets_ = std::make_unique<TargetManager>(*d->bpf_, *d->model_, d->binaries_, target::ProcFs());
-  auto collector = collect::Collector::create(*d->bpf_, *d->model_, d->binaries_, *d);
+  auto collector = collect::Collector::create(*d->bpf_, *d->model_, d->binaries_, d->symbolizers_, *d);
   if (!collector) return fail(collector.error());
   d->collector_ = std::move(*collector);
   d->targets_->set_collector(d->collector_.get());
-  d->heap_ = std::make_unique<collect::HeapCollector>(*d->model_, target::ProcFs());
+  d->heap_ = std::make_unique<collect::HeapCollector>(*d->model_, d->symbolizers_, target::ProcFs());
   d->targets_->set_heap_collector(d->heap_.get());
   model::MapLimits limits;
   limits.hot_keys_per_map = options.metrics_hot_keys;

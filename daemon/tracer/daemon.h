@@ -66,7 +66,9 @@ class Daemon final : public api::Backend, public collect::EventHandler, public a
   config::Options options_;
   std::unique_ptr<model::Model> model_;
   std::unique_ptr<probes::BpfObjects> bpf_;
-  target::BinaryCache binaries_;  // before its users, which it outlives
+  // Before their users, which they outlive.
+  target::BinaryCache binaries_;
+  heapprof::SymbolizerCache symbolizers_;
   std::unique_ptr<TargetManager> targets_;
   std::unique_ptr<collect::Collector> collector_;
   std::unique_ptr<collect::HeapCollector> heap_;

@@ -52,7 +52,7 @@ bool Discovery::matches(const ProcessTraits& t) const {
 }
 
 bool Discovery::is_go(const target::ProcessIdentity& id) {
-  const target::FileId key = id.exe();
+  const target::FileId key = id.exe;
   if (auto it = traceable_.find(key); it != traceable_.end()) return it->second;
   // Through the process's own view of the file: it may live in another
   // mount namespace.
@@ -63,7 +63,7 @@ bool Discovery::is_go(const target::ProcessIdentity& id) {
   return go;
 }
 
-void Discovery::refuse_binary(const target::ProcessIdentity& id) { traceable_[id.exe()] = false; }
+void Discovery::refuse_binary(const target::ProcessIdentity& id) { traceable_[id.exe] = false; }
 
 std::optional<target::ProcessIdentity> Discovery::examine(int pid, bool again) {
   auto id = procfs_.identity(pid);

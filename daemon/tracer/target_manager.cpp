@@ -73,20 +73,24 @@ void TargetManager::publish(Target& t) {
 }
 
 Result<TargetManager::BinaryKey> TargetManager::load_binary(const std::string& path) {
-  auto go = cache_.open(path);
-  if (!go) return fail(go.error());
-  const BinaryKey key = go->id;
-  if (binaries_.contains(key)) return key;
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return fail_errno(errno, "stat " + path);
+  if (binaries_.contains(BinaryKey{st.st_dev, st.st_ino})) return BinaryKey{st.st_dev, st.st_ino};
 
-  // The lowest layout slot no binary holds. Binaries stay loaded while
-  // unused (the next process of one is attached without reading it again)
-  // until their slots are needed.
+  // The lowest layout slot no binary holds, before the binary is read.
+  // Binaries stay loaded while unused (the next process of one is attached
+  // without reading it again) until their slots are needed.
   if (binaries_.size() >= HA_MAX_LAYOUTS) forget_unused_binaries();
   std::set<uint16_t> taken;
   for (const auto& [k, b] : binaries_) taken.insert(b.layout_id);
   uint16_t layout_id = 0;
   while (taken.contains(layout_id)) layout_id++;
   if (layout_id >= HA_MAX_LAYOUTS) return fail("too many distinct binaries traced at once (max {})", HA_MAX_LAYOUTS);
+  auto go = cache_.open(path);
+  if (!go) return fail(go.error());
+  // The file parsed, should the path have been replaced since the stat.
+  const BinaryKey key = go->id;
+  if (binaries_.contains(key)) return key;
   // GoBinary::open chose the layout: the version's table, checked against DWARF when there is DWARF.
   const target::LayoutChoice& layout = go->binary->layout();
   if (!layout.disagreement.empty())
@@ -185,7 +189,7 @@ bool TargetManager::add_process(const TargetSpec& spec) {
   // program) is gone, not broken: its binary and uprobes fail for that reason alone.
   auto gone = [&] {
     auto now = procfs_.identity(spec.pid);
-    return !now || now->exe_path.empty() || now->start_time != id->start_time || now->exe_ino != id->exe_ino;
+    return !now || now->exe_path.empty() || now->start_time != id->start_time || now->exe != id->exe;
   };
   auto key = load_binary(path);
   if (!key && discovered && gone()) {
@@ -243,16 +247,15 @@ bool TargetManager::add(const TargetSpec& spec) {
   // through their first probe hit.
   for (int pid : procfs_.pids()) {
     auto id = procfs_.identity(pid);
-    if (id && id->exe() == *key)
+    if (id && id->exe == *key)
       track_process(t.info.id, *id);
   }
   return true;
 }
 
 void TargetManager::retire_links(Attachment& a) {
-  std::vector<probes::Link> links = std::exchange(a.links, {});
-  std::move(a.insert_links.begin(), a.insert_links.end(), std::back_inserter(links));
-  a.insert_links.clear();
+  std::vector<probes::Link> links = a.insert_links.take();  // attached last, closed first
+  std::ranges::move(a.links.take(), std::back_inserter(links));
   closer_.close(std::move(links));
 }
 
@@ -271,7 +274,7 @@ void TargetManager::remove(const TargetSpec& spec) {
       // A pid-filtered attachment's links fire only while that process runs
       // this binary: after an exec of another one (or its exit) they cannot.
       auto id = procfs_.identity(a.pid);
-      if (!id || id->exe() != a.binary)
+      if (!id || id->exe != a.binary)
         retire_links(a);
     }
     return true;
@@ -347,7 +350,7 @@ void TargetManager::track_process(uint32_t target, const target::ProcessIdentity
   ev.events = EPOLLIN;
   ev.data.u64 = static_cast<uint64_t>(id.pid);
   epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
-  processes_[id.pid] = Process{target, id.exe(), id.start_time, fd};
+  processes_[id.pid] = Process{target, id.exe, id.start_time, fd};
   auto bin = binaries_.find(processes_[id.pid].binary);
   if (heap_ && bin != binaries_.end()) heap_->track(id, bin->second.go);
 }
@@ -400,14 +403,14 @@ void TargetManager::forget_unused_binaries() {
   });
 }
 
-Status TargetManager::attach_tier(Attachment& a, probes::Tier tier, std::vector<probes::Link>& out) {
+Status TargetManager::attach_tier(Attachment& a, probes::Tier tier, probes::LinkStack& out) {
   const Binary& bin = binaries_.at(a.binary);
   for (const auto& p : bin.plan.probes) {
     if (p.tier != tier) continue;
     uint64_t cookie = HA_COOKIE(bin.layout_id, a.target, p.cookie_flags(), p.cookie_slot());
     auto link = bpf_.attach_uprobe(p.probe, a.path, p.attach_offset, a.pid, cookie);
     if (!link) return fail(link.error());
-    out.push_back(std::move(*link));
+    out.push(std::move(*link));
   }
   return {};
 }
@@ -424,10 +427,7 @@ Status TargetManager::set_insert_probes(bool on) {
   Status result;
   for (auto& a : attachments_) {
     if (!on) {
-      // Last attached, first detached: growslice's allocation probe goes
-      // before its entry probe, so no allocation is counted without its
-      // growth (attaching, in plan order, can only miss allocations).
-      while (!a.insert_links.empty()) a.insert_links.pop_back();
+      a.insert_links.clear();  // last attached, first detached (LinkStack)
     } else if (a.insert_links.empty()) {
       if (auto st = attach_tier(a, probes::Tier::inserts, a.insert_links); !st && result) result = st;
     }

@@ -85,8 +85,8 @@ class TargetManager final {
     BinaryKey binary;
     int pid = -1;  // -1: every process of the binary
     std::string path;  // what the links attach to
-    std::vector<probes::Link> links;
-    std::vector<probes::Link> insert_links;  // the insert tier, while it is on
+    probes::LinkStack links;
+    probes::LinkStack insert_links;  // the insert tier, while it is on (attached after `links`, so declared after)
   };
   struct Process {
     uint32_t target = 0;
@@ -110,7 +110,7 @@ class TargetManager final {
   void track_process(uint32_t target, const target::ProcessIdentity& id);
   void publish(Target& t);
   const Attachment* covering_attachment(const BinaryKey& key, int pid) const;
-  Status attach_tier(Attachment& a, probes::Tier tier, std::vector<probes::Link>& out);
+  Status attach_tier(Attachment& a, probes::Tier tier, probes::LinkStack& out);
   // Hands `a`'s links, which can no longer fire (its process exited or runs
   // another program), to the closer thread. Links that may still fire are
   // closed on the loop, before their process is retired: a hit after that

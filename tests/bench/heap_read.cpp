@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto globals = heapprof::find_runtime_globals(**bin);
-  auto bias = heapprof::load_bias(procfs.root(), pid, (*bin)->elf(), id->exe_ino);
+  auto bias = heapprof::load_bias(procfs.root(), pid, (*bin)->elf(), id->exe.ino);
   if (!globals || !bias) {
     std::fprintf(stderr, "%s\n", (!globals ? globals.error() : bias.error()).message.c_str());
     return 1;

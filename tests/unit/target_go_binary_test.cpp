@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "heapprof/symbolizer.h"
 #include "target/binary_cache.h"
 #include "target/dwarf_layout.h"
 #include "target/go_binary.h"
@@ -264,11 +265,14 @@ TEST(Target, RefusesCorruptFunctionTables) {
 
 // One load per file, however it is reached, for as long as anyone holds it.
 TEST(Target, BinaryCacheLoadsEachFileOnce) {
-  TARGET_BINARY(path, "maps_basic", all_go_versions().front(), "default");
+  TARGET_BINARY(built, "maps_basic", all_go_versions().front(), "default");
+  // Copies in one directory: a hard link cannot cross into the binary
+  // cache's file system, which may be a mount of its own.
   TempDir dir;
-  const std::string link = dir.path() + "/hardlink", copy = dir.path() + "/copy";
+  const std::string path = dir.path() + "/maps_basic", link = dir.path() + "/hardlink", copy = dir.path() + "/copy";
+  write_bytes(path, read_bytes(built));
+  write_bytes(copy, read_bytes(built));
   ASSERT_EQ(::link(path.c_str(), link.c_str()), 0) << strerror(errno);
-  write_bytes(copy, read_bytes(path));
 
   BinaryCache cache;
   auto a = cache.open(path);
@@ -282,9 +286,15 @@ TEST(Target, BinaryCacheLoadsEachFileOnce) {
   EXPECT_NE(a->id, c->id);
   EXPECT_NE(a->binary.get(), c->binary.get());
 
-  // Held weakly: once its last holder lets go, the binary is freed.
+  // Held weakly, also by the symbolizers: once its last holder lets go,
+  // the binary is freed.
+  heapprof::SymbolizerCache symbolizers;
+  auto sym = symbolizers.get(c->binary);
+  EXPECT_EQ(symbolizers.get(c->binary).get(), sym.get());
   std::weak_ptr<const GoBinary> gone = c->binary;
   c->binary.reset();
+  EXPECT_FALSE(gone.expired()) << "its symbolizer holds it";
+  sym.reset();
   EXPECT_TRUE(gone.expired());
   // The DWARF read for the layout went with its own descriptor, and the
   // file is closed (a loaded binary holds no fd): the binary keeps working
@@ -292,6 +302,9 @@ TEST(Target, BinaryCacheLoadsEachFileOnce) {
   EXPECT_TRUE(a->binary->function("runtime.mallocgc"));
   EXPECT_EQ(a->binary->elf().fd(), -1);
   EXPECT_EQ(begin_dwarf(a->binary->elf()), nullptr);
+  auto dwarf = DwarfTypes::load(a->binary->elf());
+  ASSERT_FALSE(dwarf);
+  EXPECT_NE(dwarf.error().message.find("released"), std::string::npos) << dwarf.error().message;
 
   auto missing = cache.open(dir.path() + "/none");
   ASSERT_FALSE(missing);

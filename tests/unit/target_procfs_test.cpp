@@ -63,8 +63,8 @@ TEST_F(ProcFsFixture, ReadsIdentity) {
   EXPECT_EQ(id->exe_path, binary_.string());
   struct stat st {};
   ASSERT_EQ(::stat(binary_.c_str(), &st), 0);
-  EXPECT_EQ(id->exe_dev, st.st_dev);
-  EXPECT_EQ(id->exe_ino, st.st_ino);
+  EXPECT_EQ(id->exe.dev, st.st_dev);
+  EXPECT_EQ(id->exe.ino, st.st_ino);
   EXPECT_EQ(proc.exe_link(4242), root_.string() + "/4242/exe");
 }
 
@@ -74,7 +74,7 @@ TEST_F(ProcFsFixture, KernelThreadsHaveNoExecutable) {
   EXPECT_EQ(id->comm, "kthreadd");
   EXPECT_EQ(id->start_time, 3u);
   EXPECT_EQ(id->exe_path, "");
-  EXPECT_EQ(id->exe_ino, 0u);
+  EXPECT_EQ(id->exe.ino, 0u);
 }
 
 TEST_F(ProcFsFixture, ListsNumericEntriesOnly) {
@@ -118,8 +118,8 @@ TEST(ProcFsLive, IdentifiesThisProcess) {
   EXPECT_EQ(id->comm, std::string(fs::path(id->exe_path).filename()).substr(0, 15));
   struct stat st {};
   ASSERT_EQ(::stat(exe_path.c_str(), &st), 0);
-  EXPECT_EQ(id->exe_ino, st.st_ino);
-  EXPECT_EQ(id->exe_dev, st.st_dev);
+  EXPECT_EQ(id->exe.ino, st.st_ino);
+  EXPECT_EQ(id->exe.dev, st.st_dev);
 
   auto pids = proc.pids();
   EXPECT_NE(std::find(pids.begin(), pids.end(), self), pids.end());
