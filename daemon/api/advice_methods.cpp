@@ -78,11 +78,10 @@ Outcome slices(Backend& backend, const Request& r) {
   };
   std::vector<Picked> sites;
   bool one_name = true;
-  for (const auto& t : snap->targets) {
-    if (std::ranges::find(sel.ids, t.id) == sel.ids.end()) continue;
-    one_name = one_name && t.name == sel.name;
-    if (const auto* ts = target_slices(*snap, t.id))
-      for (const auto& s : ts->sites) sites.push_back({&s, &t.name});
+  for (const model::TargetView* t : sc->views()) {
+    one_name = one_name && t->name == sel.name;
+    if (const auto* ts = target_slices(*snap, t->id))
+      for (const auto& s : ts->sites) sites.push_back({&s, &t->name});
   }
   std::ranges::stable_sort(sites, std::greater<>(), [](const Picked& p) { return p.site->growths; });
   json out = json::array();

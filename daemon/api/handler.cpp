@@ -206,8 +206,7 @@ Outcome Handler::sizeclasses(const Request& request) {
   auto sc = scope(backend_, request, false);
   if (!sc) return std::unexpected(sc.error());
   json out = json::array();
-  for (const model::TargetView& t : sc->snap->targets)
-    if (std::ranges::find(sc->sel.ids, t.id) != sc->sel.ids.end()) out.push_back(size_classes(t));
+  for (const model::TargetView* t : sc->views()) out.push_back(size_classes(*t));
   return json{{"targets", std::move(out)}};
 }
 

@@ -57,6 +57,13 @@ std::expected<Selection, ApiError> select(const model::Snapshot& s, const std::o
   return sel;
 }
 
+std::vector<const model::TargetView*> Scope::views() const {
+  std::vector<const model::TargetView*> out;
+  for (const auto& t : snap->targets)
+    if (std::ranges::find(sel.ids, t.id) != sel.ids.end()) out.push_back(&t);
+  return out;
+}
+
 std::expected<Scope, ApiError> scope(Backend& backend, const Request& r, bool need_one) {
   auto target = string_param(r, "target");
   if (!target) return std::unexpected(target.error());

@@ -46,6 +46,10 @@ std::expected<Selection, ApiError> select(const model::Snapshot& s, const std::o
 struct Scope {
   model::SnapshotPtr snap;
   Selection sel;
+
+  // The selected targets' views (several when one name covers several
+  // specs' targets, or none is named), in the snapshot's order.
+  std::vector<const model::TargetView*> views() const;
 };
 std::expected<Scope, ApiError> scope(Backend& backend, const Request& r, bool need_one);
 

@@ -67,15 +67,6 @@ json target_names(const model::Snapshot& s) {
   return names;
 }
 
-// The views of the selected targets (several when one name covers several
-// specs' targets), in the snapshot's order.
-std::vector<const model::TargetView*> selected_views(const model::Snapshot& s, const Selection& sel) {
-  std::vector<const model::TargetView*> out;
-  for (const auto& t : s.targets)
-    if (std::ranges::find(sel.ids, t.id) != sel.ids.end()) out.push_back(&t);
-  return out;
-}
-
 class Sites {
  public:
   explicit Sites(Backend& backend) : backend_(backend) {}
@@ -92,7 +83,7 @@ class Sites {
     auto sc = scope(backend_, r, false);
     if (!sc) return std::unexpected(sc.error());
     json out = json::array();
-    for (const model::TargetView* t : selected_views(*sc->snap, sc->sel))
+    for (const model::TargetView* t : sc->views())
       out.push_back(target_sites(*t, live ? heapprof::kInuseSpace : heapprof::kAllocSpace,
                                  static_cast<size_t>(limit->value_or(kDefaultSiteLimit))));
     return json{{"targets", std::move(out)}};
@@ -137,14 +128,14 @@ class Pprof {
     // unnamed, pprof wants exactly one target. None leaves nothing to
     // profile; several specs' targets sharing a name still ask for "target"
     // (docs/protocol.md).
-    if (!sel.named && sel.ids.empty())
+    if (sel.ids.empty())  // a named target with none was refused by scope
       return reject(ErrorCode::invalid_params, "the daemon traces no targets", json{{"targets", json::array()}});
     if (!sel.named && sel.ids.size() > 1)
       return reject(ErrorCode::invalid_params, "\"target\" is required when the daemon traces several targets",
                     json{{"targets", target_names(*snap)}});
     const std::string& name = sel.name;
     std::vector<heapprof::ProcessHeapPtr> processes;
-    for (const model::TargetView* t : selected_views(*snap, sel))
+    for (const model::TargetView* t : sc->views())
       processes.insert(processes.end(), t->heap.begin(), t->heap.end());
     heapprof::ProfileState state = heapprof::profile_state(processes);
     // Never an empty profile: one that would be says why instead.

@@ -2,9 +2,9 @@
 // per-key insert counts (hot_keys), both cumulative LRU hashes polled in
 // batches, and the map ring events (growth episodes, GC cycles, large
 // allocations, reused map addresses). New maps get their identity resolved
-// once (creation site from .gopclntab, key and element types from the
-// process's type data) and heap maps their current shape read from the
-// process. Entries that vanish from the kernel tables without the daemon
+// once (creation site from .gopclntab; for the maps the model lists, key
+// and element types from the process's type data) and listed heap maps
+// their current shape read from the process. Entries that vanish from the kernel tables without the daemon
 // deleting them were evicted: counted exactly, from the kernel's count of
 // entries added (even those added and evicted between two polls).
 #pragma once
@@ -55,7 +55,7 @@ class MapReader {
   using HotKeyId = std::tuple<int, uint64_t, uint64_t>;  // (pid, map, key hash)
 
   // Who the map is: its creation site, and with `with_types` its key and
-  // element types (read from the process); cached per (site, type).
+  // element types (read from the process); cached per (pid, site, type).
   const model::MapIdentity& identity(int pid, MapSymbols& sym, const ha_map_stats& st, bool with_types);
   // The current shapes of one process's heap maps (unknown where unreadable).
   std::vector<model::MapShape> shapes(MapSymbols& sym, std::span<const uint64_t> maps);

@@ -43,13 +43,16 @@ std::string shape_text(const json& m) {
 void render_maps(const json& r, std::ostream& os, bool color) {
   const json& maps = list(r, "maps");
   os << paint(text(r, "target"), Color::bold, color) << '\n';
-  // Maps counted for their creation sites (hotalloc_map_growths_total) but not listed.
+  // Maps counted for their creation sites (hotalloc_map_growths_total) but
+  // not listed; an older daemon's reply has no `unlisted`.
   const json& unlisted = r.value("unlisted", json::object());
-  uint64_t quiet = count_of(unlisted, "quiet"), parked = count_of(unlisted, "parked");
+  auto n_maps = [](uint64_t n) { return fmt::format("{} {}", n, n == 1 ? "map" : "maps"); };
   std::string also;
-  if (quiet) also += fmt::format("{} quiet maps (nothing seen but their making and first group)", quiet);
-  if (parked) also += fmt::format("{}{} parked maps (least recently active, over the limit)", also.empty() ? "" : " and ", parked);
-  if (!also.empty()) also += " are counted for their sites, not listed\n";
+  if (uint64_t quiet = count_of(unlisted, "quiet"))
+    also = fmt::format("{} never did more than exist (made, at most a first group)", n_maps(quiet));
+  if (uint64_t parked = count_of(unlisted, "parked"))
+    also += fmt::format("{}{} parked over the limit", also.empty() ? "" : "; ", n_maps(parked));
+  if (!also.empty()) also = "not listed, counted for their sites: " + also + "\n";
   if (maps.empty()) {
     os << "no maps listed yet\n" << also;
     return;

@@ -136,6 +136,7 @@ void MapModel::update(uint32_t target, int pid, uint64_t address, const ha_map_s
         // A quiet map came alive: listed from now on, its counts going on
         // from what its site already has.
         target = p->second.target;
+        targets_[target].maps_quiet--;
         before = p->second.last;
         quiet_site = *p->second.site;
         parked_.erase(p);

@@ -1,4 +1,6 @@
-// The model's view of Go maps: one record per map (bounded), the series the
+// The model's view of Go maps: one record per listed map (bounded; maps
+// that only exist, and those over the bound, are counted for their site
+// without one), the series the
 // metrics export per creation site and per hot key (bounded, sticky), the
 // growth-episode timeline, and hot-key windows. Fed by the collector from
 // the kernel's cumulative per-map counters, drained hot-key counts and ring
@@ -119,8 +121,9 @@ struct TargetMaps {
   std::vector<MapView> maps;  // most active first
   std::map<std::string, SiteTotals> sites;  // exported sites and "other"
   std::vector<HotKeySeries> hot_keys;
-  uint64_t maps_parked = 0;  // records parked to stay within maps_per_target (still counted for their site)
-  uint64_t maps_quiet = 0;   // maps seen only quiet (MapModel::quiet): counted for their site, never listed
+  // Since the target was first traced, counted for their site but not listed:
+  uint64_t maps_parked = 0;  // records parked to stay within maps_per_target
+  uint64_t maps_quiet = 0;   // maps that never did more than exist (MapModel::quiet), so far
 };
 
 struct KeyWindow {
@@ -186,10 +189,11 @@ class MapModel {
   // The process is gone: its maps go too (their counts stay in the series).
   void process_exited(int pid);
 
-  // `delta` more inserts of one key into the map at (pid, address). A map
-  // not listed (parked) counts in its target's other series. False for a
-  // map the model does not know (the kernel's key table knows no target):
-  // the delta is not taken, and the caller offers it again once it is.
+  // `delta` more inserts of one key into the map at (pid, address). A
+  // parked map counts in its target's other series. False for a map the
+  // model does not know (the kernel's key table knows no target) or knows
+  // as quiet (it is listed at the next collection, which sees its inserts):
+  // the delta is not taken, and the caller offers it again then.
   bool hot_key(int pid, uint64_t address, uint64_t key_hash, uint64_t delta, const CapturedKey& key);
 
   // A timeline event; map_id and site are filled from (pid, map address) when it is known.
@@ -233,9 +237,10 @@ class MapModel {
     double refill_rate = 0;  // per second, smoothed
   };
   using Key = std::pair<int, uint64_t>;  // (pid, address)
-  // A map dropped from the records while the kernel still counts it: what
-  // routing its later counts needs, so that they are neither lost nor, when
-  // it shows up again, counted twice from zero.
+  // A map the kernel counts without a record here (dropped from the
+  // records over the bound, or quiet and never given one): what routing its
+  // later counts needs, so that they are neither lost nor, when it shows up
+  // again, counted twice from zero.
   struct Parked {
     uint32_t target = 0;
     uint64_t created_ns = 0;
@@ -261,8 +266,8 @@ class MapModel {
   std::map<uint32_t, TargetState> targets_;
   // (pid, address) -> the current map there, a node of its target's records.
   std::unordered_map<Key, Record*, CompositeHash> index_;
-  std::unordered_map<Key, Parked, CompositeHash> parked_;
-  std::unordered_set<std::string> site_names_;  // every site a parked map had (node-based: stable)  // at most kMaxParked, like the kernel's table
+  std::unordered_map<Key, Parked, CompositeHash> parked_;  // at most kMaxParked (park())
+  std::unordered_set<std::string> site_names_;  // every site a parked map had (node-based: stable)
   uint64_t next_id_ = 1;
   std::shared_ptr<std::deque<TimelineEvent>> timeline_;
   bool timeline_changed_ = true;  // since the last publish

@@ -86,7 +86,7 @@ TEST(MapMethods, MapsListsIdentityShapeAndCounts) {
   auto again = f.call("maps", json::object());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again.outcome)["maps"].size(), 1u);
-  EXPECT_EQ((*again.outcome)["unlisted"]["quiet"], 1);
+  EXPECT_EQ((*again.outcome)["unlisted"], json({{"quiet", 1}, {"parked", 0}}));
   auto missing = f.call("maps", {{"target", "nope"}});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.outcome.error().code, ErrorCode::target_not_found);

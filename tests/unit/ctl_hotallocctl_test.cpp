@@ -117,6 +117,15 @@ class CtlTest : public ::testing::Test {
     server_ = std::move(*s);
   }
 
+  // Runs hotallocctl `args` against a scripted daemon that answers with
+  // `result` (JSON), for what the client makes of a given reply.
+  Ran ctl_answered(const std::string& args, const std::string& result) {
+    std::filesystem::create_directories(dir_ + "/run");
+    std::filesystem::remove(options_.path);
+    ScriptedDaemon d(options_.path, kGreeting, R"({"v":1,"id":1,"ok":true,"result":)" + result + "}\n");
+    return ctl(args);
+  }
+
   // Runs a shell command, capturing its exit code, stdout and stderr.
   Ran shell(const std::string& command) {
     std::string out = dir_ + "/stdout", err = dir_ + "/stderr";
@@ -405,12 +414,7 @@ TEST_F(CtlTest, RepeatingCommandsReportErrorsAsOneCallDoes) {
 
 // Sites of one name have it as a header; sites of several each name theirs.
 TEST_F(CtlTest, SlicesSayWhoseEachSiteIs) {
-  std::filesystem::create_directory(dir_ + "/run");
-  auto slices = [&](const std::string& result) {
-    std::filesystem::remove(options_.path);
-    ScriptedDaemon d(options_.path, kGreeting, R"({"v":1,"id":1,"ok":true,"result":)" + result + "}\n");
-    return ctl("slices");
-  };
+  auto slices = [&](const std::string& result) { return ctl_answered("slices", result); };
   const std::string api_site = R"({"target":"api","site":"a.go:1","function":"main.f","elem_type":"int64",)"
                                R"("growths":5,"from_empty":1,"max_cap":64,"copied_bytes":0,"alloc_bytes":1024})";
   const std::string worker_site = R"({"target":"worker","site":"w.go:2","function":"main.g","elem_type":"byte",)"
@@ -426,6 +430,25 @@ TEST_F(CtlTest, SlicesSayWhoseEachSiteIs) {
   EXPECT_EQ(squeeze(several.out), "TARGET SITE FUNCTION ELEM GROWTHS FROM EMPTY MAX CAP COPIED ALLOCATED\n"
                                   "api a.go:1 main.f int64 5 1 64 0 B 1.0 KiB\n"
                                   "worker w.go:2 main.g byte 3 1 16 0 B 16 B\n");
+}
+
+// `maps` says how many maps are counted for their sites but not listed,
+// and prints nothing of the kind for a daemon whose reply has no such count.
+TEST_F(CtlTest, MapsSayWhatIsNotListed) {
+  auto maps = [&](const std::string& result) { return ctl_answered("maps", result); };
+  Ran none = maps(R"({"target":"api","maps":[],"unlisted":{"quiet":1,"parked":0}})");
+  ASSERT_EQ(none.code, 0) << none.err;
+  EXPECT_EQ(squeeze(none.out), "api\nno maps listed yet\n"
+                               "not listed, counted for their sites: 1 map never did more than exist (made, at most a "
+                               "first group)\n");
+  Ran both = maps(R"({"target":"api","maps":[],"unlisted":{"quiet":12,"parked":3}})");
+  ASSERT_EQ(both.code, 0) << both.err;
+  EXPECT_EQ(squeeze(both.out), "api\nno maps listed yet\n"
+                               "not listed, counted for their sites: 12 maps never did more than exist (made, at most "
+                               "a first group); 3 maps parked over the limit\n");
+  Ran older = maps(R"({"target":"api","maps":[]})");
+  ASSERT_EQ(older.code, 0) << older.err;
+  EXPECT_EQ(squeeze(older.out), "api\nno maps listed yet\n");
 }
 
 TEST_F(CtlTest, PermissionDeniedExits77) {
