@@ -52,7 +52,7 @@ struct ProbeSite {
   uint64_t site_offset = 0;  // bytes from the function's entry
   uint64_t file_offset = 0;  // where the uprobe is attached in the file
   std::string instruction;   // the probed instruction, disassembled
-  std::string placement;     // "stack_check_branch", "after_stack_check" or "entry"
+  std::string placement;     // probes::to_string(Placement): "stack_check_branch", "after_stack_check", "entry", "return", "call"
   bool emulated = false;     // the kernel emulates it (no single-step)
   bool attached = false;
   std::string error;  // why it is not attached
